@@ -5,8 +5,6 @@
 export type ErrorCode =
   | 'invalid_request'
   | 'invalid_email'
-  | 'invalid_subject'
-  | 'invalid_purpose'
   | 'invalid_token'
   | 'expired_token'
   | 'revoked_token'

@@ -1,0 +1,302 @@
+import { resolve } from 'node:path';
+import { ConfigError } from './core/errors.js';
+import type { StrategyName } from './core/strategies/strategy.js';
+
+/**
+ * The service's configuration, parsed and validated once at start. This module is the only
+ * reader of `process.env`: everything else receives a `Config`.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  /** Absolute path of the data folder (SQLite file, dev keys, dev API key, outbox key). */
+  dataDir: string;
+  /** `sqlite:PATH` or `postgres://…`. */
+  databaseUrl: string;
+  strategy: StrategyName;
+  /** Base of mailed links, without a trailing slash. */
+  publicUrl: string;
+  /** null: the embedded dev catcher receives every mail. */
+  smtpUrl: string | null;
+  mailFrom: string;
+  /** null: generated, saved under the data dir and printed at start. */
+  apiKey: string | null;
+  redisUrl: string | null;
+  tokenTtlSeconds: number;
+  /** Fastify's `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
+  trustProxy: boolean | number | string;
+  /** Signing keys for the jwt strategy (PEM or JWK/JWKS text); null: generated in the data dir. */
+  signingKeys: string | null;
+  /** A file holding signing keys, as above. */
+  signingKeysFile: string | null;
+  /** 32-byte base64url key sealing tokens in queued mails; null: generated in the data dir. */
+  outboxKey: string | null;
+  /** `iss` and `aud` of JWTs. */
+  jwtIssuer: string;
+  jwtAudience: string;
+  productName: string;
+  /** An HTML mail template with {{link}}, {{productName}}, {{expiresIn}} placeholders. */
+  mailTemplate: string | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** One setting: its environment variable, CLI flag and how to read it. */
+interface Setting<K extends keyof Config> {
+  key: K;
+  env: string;
+  flag: string;
+  description: string;
+}
+
+/** Every setting, in the order the README documents them. */
+export const SETTINGS = [
+  { key: 'port', env: 'PORT', flag: 'port', description: 'port to listen on (3000)' },
+  { key: 'host', env: 'HOST', flag: 'host', description: 'address to listen on (127.0.0.1)' },
+  {
+    key: 'dataDir',
+    env: 'MAILPROOF_DATA_DIR',
+    flag: 'data-dir',
+    description: 'data folder (./data)',
+  },
+  {
+    key: 'databaseUrl',
+    env: 'MAILPROOF_DATABASE_URL',
+    flag: 'database-url',
+    description: 'sqlite:PATH or postgres://… (sqlite:$MAILPROOF_DATA_DIR/mailproof.db)',
+  },
+  {
+    key: 'strategy',
+    env: 'MAILPROOF_STRATEGY',
+    flag: 'strategy',
+    description: 'jwt or opaque (opaque)',
+  },
+  {
+    key: 'publicUrl',
+    env: 'MAILPROOF_PUBLIC_URL',
+    flag: 'public-url',
+    description: 'base of mailed links (http://HOST:PORT)',
+  },
+  {
+    key: 'smtpUrl',
+    env: 'MAILPROOF_SMTP_URL',
+    flag: 'smtp-url',
+    description: 'smtp://user:pass@host:port or smtps://… (unset: embedded catcher)',
+  },
+  {
+    key: 'mailFrom',
+    env: 'MAILPROOF_MAIL_FROM',
+    flag: 'mail-from',
+    description: 'sender address (mailproof <no-reply@localhost>)',
+  },
+  {
+    key: 'apiKey',
+    env: 'MAILPROOF_API_KEY',
+    flag: 'api-key',
+    description: 'bearer key for /v1/* management calls (unset: generated into the data dir)',
+  },
+  {
+    key: 'redisUrl',
+    env: 'MAILPROOF_REDIS_URL',
+    flag: 'redis-url',
+    description: 'redis://… for state shared by instances (unset: in-process)',
+  },
+  {
+    key: 'tokenTtlSeconds',
+    env: 'MAILPROOF_TOKEN_TTL',
+    flag: 'token-ttl',
+    description: 'token lifetime in seconds (86400)',
+  },
+  {
+    key: 'trustProxy',
+    env: 'MAILPROOF_TRUST_PROXY',
+    flag: 'trust-proxy',
+    description:
+      'take the client address from X-Forwarded-For: true, a hop count or addresses (false)',
+  },
+  {
+    key: 'signingKeys',
+    env: 'MAILPROOF_SIGNING_KEYS',
+    flag: 'signing-keys',
+    description: 'jwt signing keys as PEM, JWK or JWKS text (unset: generated into the data dir)',
+  },
+  {
+    key: 'signingKeysFile',
+    env: 'MAILPROOF_SIGNING_KEYS_FILE',
+    flag: 'signing-keys-file',
+    description: 'a file with jwt signing keys (PEM, JWK or JWKS)',
+  },
+  {
+    key: 'outboxKey',
+    env: 'MAILPROOF_OUTBOX_KEY',
+    flag: 'outbox-key',
+    description: '32-byte base64url key sealing queued mails; share it between instances',
+  },
+  {
+    key: 'jwtIssuer',
+    env: 'MAILPROOF_JWT_ISSUER',
+    flag: 'jwt-issuer',
+    description: 'JWT iss (the public URL)',
+  },
+  {
+    key: 'jwtAudience',
+    env: 'MAILPROOF_JWT_AUDIENCE',
+    flag: 'jwt-audience',
+    description: 'JWT aud (mailproof-verify)',
+  },
+  {
+    key: 'productName',
+    env: 'MAILPROOF_PRODUCT_NAME',
+    flag: 'product-name',
+    description: 'name shown in mails and pages (mailproof)',
+  },
+  {
+    key: 'mailTemplate',
+    env: 'MAILPROOF_MAIL_TEMPLATE',
+    flag: 'mail-template',
+    description: 'HTML mail template file with {{link}}, {{productName}}, {{expiresIn}}',
+  },
+  {
+    key: 'logLevel',
+    env: 'MAILPROOF_LOG_LEVEL',
+    flag: 'log-level',
+    description: 'fatal, error, warn, info, debug, trace or silent (info)',
+  },
+] as const satisfies readonly Setting<keyof Config>[];
+
+/** Raw values by setting key: CLI flags win over the environment. */
+export type RawSettings = Partial<Record<keyof Config, string | undefined>>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Reads every setting from `flags` (CLI) then `env`, validates each and derives the
+ * defaults. Throws `ConfigError` naming the first bad variable; never falls back silently.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, flags: RawSettings = {}): Config {
+  const raw = (key: keyof Config): string | undefined => {
+    const setting = SETTINGS.find((s) => s.key === key)!;
+    const value = flags[key] ?? env[setting.env];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const name = (key: keyof Config): string => SETTINGS.find((s) => s.key === key)!.env;
+
+  const port = parseInteger(raw('port') ?? '3000', name('port'), 0, 65_535);
+  const host = raw('host') ?? '127.0.0.1';
+  const dataDir = resolve(raw('dataDir') ?? './data');
+  const databaseUrl = parseDatabaseUrl(
+    raw('databaseUrl') ?? `sqlite:${resolve(dataDir, 'mailproof.db')}`,
+    name('databaseUrl'),
+  );
+  const strategy = parseChoice(raw('strategy') ?? 'opaque', name('strategy'), ['jwt', 'opaque']);
+  const publicUrl = parseHttpUrl(
+    raw('publicUrl') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    name('publicUrl'),
+  );
+  const smtpUrl = optional(raw('smtpUrl'), (v) =>
+    parseUrl(v, name('smtpUrl'), ['smtp:', 'smtps:']),
+  );
+  const redisUrl = optional(raw('redisUrl'), (v) =>
+    parseUrl(v, name('redisUrl'), ['redis:', 'rediss:']),
+  );
+  const apiKey = optional(raw('apiKey'), (v) => {
+    if (v.length < 16) throw new ConfigError(name('apiKey'), 'must be at least 16 characters');
+    return v;
+  });
+  const outboxKey = optional(raw('outboxKey'), (v) => {
+    if (Buffer.from(v, 'base64url').length !== 32) {
+      throw new ConfigError(name('outboxKey'), 'must be 32 bytes, base64url-encoded');
+    }
+    return v;
+  });
+
+  return {
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    strategy,
+    publicUrl,
+    smtpUrl,
+    mailFrom: raw('mailFrom') ?? 'mailproof <no-reply@localhost>',
+    apiKey,
+    redisUrl,
+    tokenTtlSeconds: parseInteger(
+      raw('tokenTtlSeconds') ?? '86400',
+      name('tokenTtlSeconds'),
+      60,
+      30 * 86_400,
+    ),
+    trustProxy: parseTrustProxy(raw('trustProxy') ?? 'false', name('trustProxy')),
+    signingKeys: raw('signingKeys') ?? null,
+    signingKeysFile: optional(raw('signingKeysFile'), (v) => resolve(v)),
+    outboxKey,
+    jwtIssuer: raw('jwtIssuer') ?? publicUrl,
+    jwtAudience: raw('jwtAudience') ?? 'mailproof-verify',
+    productName: raw('productName') ?? 'mailproof',
+    mailTemplate: optional(raw('mailTemplate'), (v) => resolve(v)),
+    logLevel: parseChoice(raw('logLevel') ?? 'info', name('logLevel'), LOG_LEVELS),
+  };
+}
+
+function optional<T>(value: string | undefined, parse: (value: string) => T): T | null {
+  return value === undefined ? null : parse(value);
+}
+
+function parseInteger(value: string, variable: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(
+      variable,
+      `expected a whole number from ${min} to ${max}, got "${value}"`,
+    );
+  }
+  return Number(value);
+}
+
+function parseChoice<T extends string>(value: string, variable: string, choices: readonly T[]): T {
+  if (!choices.includes(value as T)) {
+    throw new ConfigError(variable, `expected one of ${choices.join(', ')}, got "${value}"`);
+  }
+  return value as T;
+}
+
+function parseUrl(value: string, variable: string, protocols: readonly string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(variable, 'is not a valid URL');
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(
+      variable,
+      `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    );
+  }
+  return value;
+}
+
+function parseHttpUrl(value: string, variable: string): string {
+  const url = parseUrl(value, variable, ['http:', 'https:']);
+  if (new URL(url).search || new URL(url).hash) {
+    throw new ConfigError(variable, 'must not have a query or fragment');
+  }
+  return url.replace(/\/+$/, '');
+}
+
+function parseDatabaseUrl(value: string, variable: string): string {
+  if (value.startsWith('sqlite:')) {
+    const path = value.slice('sqlite:'.length);
+    if (path === '') throw new ConfigError(variable, 'sqlite: needs a file path');
+    return `sqlite:${path === ':memory:' ? path : resolve(path)}`;
+  }
+  return parseUrl(value, variable, ['postgres:', 'postgresql:']);
+}
+
+function parseTrustProxy(value: string, variable: string): boolean | number | string {
+  const lower = value.toLowerCase();
+  if (['false', '0', 'no', 'off'].includes(lower)) return false;
+  if (['true', 'yes', 'on'].includes(lower)) return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (/^[0-9a-fA-F.:/, ]+$/.test(value)) return value;
+  throw new ConfigError(variable, 'expected true, false, a hop count or a list of addresses');
+}
