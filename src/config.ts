@@ -37,6 +37,8 @@ export interface Config {
   productName: string;
   /** An HTML mail template with {{link}}, {{productName}}, {{expiresIn}} placeholders. */
   mailTemplate: string | null;
+  /** Button colour in mails, `#rgb` or `#rrggbb`; null: the default blue. */
+  mailAccentColor: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -156,6 +158,12 @@ export const SETTINGS = [
     description: 'HTML mail template file with {{link}}, {{productName}}, {{expiresIn}}',
   },
   {
+    key: 'mailAccentColor',
+    env: 'MAILPROOF_MAIL_ACCENT_COLOR',
+    flag: 'mail-accent-color',
+    description: 'button colour in mails, #rgb or #rrggbb (#1d4ed8)',
+  },
+  {
     key: 'logLevel',
     env: 'MAILPROOF_LOG_LEVEL',
     flag: 'log-level',
@@ -234,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: RawSettings = {}): Con
     jwtAudience: raw('jwtAudience') ?? 'mailproof-verify',
     productName: raw('productName') ?? 'mailproof',
     mailTemplate: optional(raw('mailTemplate'), (v) => resolve(v)),
+    mailAccentColor: raw('mailAccentColor') ?? null,
     logLevel: parseChoice(raw('logLevel') ?? 'info', name('logLevel'), LOG_LEVELS),
   };
 }

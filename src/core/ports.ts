@@ -158,6 +158,12 @@ export interface Store {
   /** Outbox counts by state. */
   outboxDepth(): Promise<OutboxDepth>;
 
+  /** The suspend switch as this database keeps it (not suspended when never set). */
+  readSuspension(): Promise<Suspension>;
+
+  /** Replaces the suspend switch in one statement. */
+  writeSuspension(suspension: Suspension): Promise<void>;
+
   /** Resolves when the database answers; rejects with `UnavailableError` otherwise. */
   ping(): Promise<void>;
 
@@ -178,4 +184,22 @@ export interface Mailer {
   send(message: MailMessage): Promise<void>;
   /** Closes pooled connections. */
   close(): Promise<void>;
+}
+
+/** The suspend switch, as every instance reads it. */
+export interface Suspension {
+  suspended: boolean;
+  /** ms since the epoch when it lifts by itself; null: until resumed. */
+  until: number | null;
+  reason: string | null;
+  /** True when the attack detector set it, false when an operator did. */
+  auto: boolean;
+  /** ms since the epoch when it was set; null when not suspended. */
+  since: number | null;
+}
+
+/** Where the suspend switch lives so that every instance sees one value (database or Redis). */
+export interface SuspensionState {
+  read(): Promise<Suspension>;
+  write(suspension: Suspension): Promise<void>;
 }

@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import type { Config } from '../../config.js';
+import { InvalidInputError } from '../../core/errors.js';
+import { systemClock } from '../../core/system.js';
+import { SuspendSwitch } from '../../protection/suspend-switch.js';
+import { openStore } from '../../store/open-store.js';
+import { configFrom, withConfigOptions } from '../config-options.js';
+
+/** Opens the shared state the running instances read, and closes it after `work`. */
+async function withSwitch<T>(
+  config: Config,
+  work: (sw: SuspendSwitch, depth: () => Promise<{ pending: number; dead: number }>) => Promise<T>,
+): Promise<T> {
+  const store = await openStore(config.databaseUrl);
+  try {
+    const sw = new SuspendSwitch({
+      state: { read: () => store.readSuspension(), write: (s) => store.writeSuspension(s) },
+      clock: systemClock,
+    });
+    return await work(sw, () => store.outboxDepth());
+  } finally {
+    await store.close();
+  }
+}
+
+const iso = (ms: number | null) => (ms === null ? 'until resumed' : new Date(ms).toISOString());
+
+/** `suspend`, `resume` and `status`: the attack-mode switch, as every instance sees it. */
+export function switchCommands(program: Command): void {
+  withConfigOptions(
+    program
+      .command('suspend')
+      .description('stop issuing and verifying on every instance (tokens stay valid)')
+      .option('--reason <text>', 'why, shown to operators (the page stays general)')
+      .option('--seconds <n>', 'lift by itself after this many seconds'),
+  ).action(async (options: { reason?: string; seconds?: string }, command: Command) => {
+    const seconds = options.seconds === undefined ? null : Number(options.seconds);
+    if (seconds !== null && (!Number.isInteger(seconds) || seconds < 1)) {
+      throw new InvalidInputError('invalid_request', '--seconds must be a whole number above 0');
+    }
+    await withSwitch(configFrom(command), async (sw) => {
+      const state = await sw.suspend({ reason: options.reason ?? null, seconds });
+      console.log(`suspended ${iso(state.until)}${state.reason ? `: ${state.reason}` : ''}`);
+    });
+  });
+
+  withConfigOptions(
+    program.command('resume').description('resume issuing and verifying on every instance'),
+  ).action(async (_options, command: Command) => {
+    await withSwitch(configFrom(command), async (sw) => {
+      await sw.resume();
+      console.log('resumed');
+    });
+  });
+
+  withConfigOptions(
+    program.command('status').description('show the suspend switch and the outbox'),
+  ).action(async (_options, command: Command) => {
+    await withSwitch(configFrom(command), async (sw, depth) => {
+      const state = await sw.read();
+      const outbox = await depth();
+      console.log(
+        state.suspended
+          ? `suspended ${iso(state.until)} (${state.auto ? 'automatic' : 'by an operator'})${state.reason ? `: ${state.reason}` : ''}`
+          : 'active: issuing and verifying',
+      );
+      console.log(`outbox: ${outbox.pending} pending, ${outbox.dead} dead`);
+    });
+  });
+}

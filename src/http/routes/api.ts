@@ -1,0 +1,159 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { VerificationStatus } from '../../core/outcome.js';
+import type { Service } from '../../service/service.js';
+import { HttpFailure } from '../failure.js';
+import type { Guards } from '../guards.js';
+import { verifyAnswer } from '../verify-answer.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+const stringField = { type: 'string' } as const;
+
+/** The JSON API under /v1: issue, verify, resend, status, revoke, and the suspend switch. */
+export async function apiRoutes(
+  app: FastifyInstance,
+  { service, guards }: { service: Service; guards: Guards },
+) {
+  const requireApiKey = async (request: FastifyRequest) => {
+    if (!service.apiKey.accepts(request.headers.authorization)) {
+      throw new HttpFailure(
+        'unauthorized',
+        'a valid API key is required: Authorization: Bearer <key>',
+      );
+    }
+  };
+
+  app.post(
+    '/v1/verifications',
+    {
+      onRequest: requireApiKey,
+      preHandler: guards.issue,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['email'],
+          properties: { email: stringField, subject: stringField, purpose: stringField },
+        },
+      },
+    },
+    async (request, reply) => {
+      const issued = await service.verifications.issue(request.body);
+      return reply.code(202).send({
+        id: issued.id,
+        email: issued.email,
+        expiresAt: iso(issued.expiresAt),
+        strategy: issued.strategy,
+      });
+    },
+  );
+
+  app.post<{ Body: { token: string } }>(
+    '/v1/verify',
+    {
+      preHandler: guards.verify,
+      schema: {
+        body: { type: 'object', required: ['token'], properties: { token: stringField } },
+      },
+    },
+    async (request, reply) => {
+      const answer = verifyAnswer(await service.verifications.verify(request.body.token));
+      if (answer.failure) throw answer.failure;
+      return reply.code(200).send({ ...answer.body, verifiedAt: iso(answer.body.verifiedAt) });
+    },
+  );
+
+  app.post<{ Body: { email: string } }>(
+    '/v1/resend',
+    {
+      preHandler: guards.resend,
+      schema: {
+        body: { type: 'object', required: ['email'], properties: { email: stringField } },
+      },
+    },
+    async (request, reply) => {
+      await service.verifications.resend(request.body.email);
+      return reply.code(202).send({});
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/verifications/:id',
+    { onRequest: requireApiKey },
+    async (request) => {
+      const status = await service.verifications.status(request.params.id);
+      if (!status) throw new HttpFailure('not_found', 'no verification has this id');
+      return statusBody(status);
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/verifications/:id',
+    { onRequest: requireApiKey },
+    async (request, reply) => {
+      const result = await service.verifications.revoke(request.params.id);
+      if (result === 'not_found') throw new HttpFailure('not_found', 'no verification has this id');
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Body: { reason?: string; seconds?: number } | null }>(
+    '/v1/admin/suspend',
+    {
+      onRequest: requireApiKey,
+      schema: {
+        body: {
+          anyOf: [
+            { type: 'null' },
+            {
+              type: 'object',
+              properties: {
+                reason: { type: 'string', maxLength: 500 },
+                seconds: { type: 'integer', minimum: 1, maximum: 30 * 86_400 },
+              },
+            },
+          ],
+        },
+      },
+    },
+    async (request) => {
+      const suspension = await service.suspendSwitch.suspend({
+        reason: request.body?.reason ?? null,
+        seconds: request.body?.seconds ?? null,
+      });
+      service.metrics.suspensions.inc({ auto: 'false' });
+      request.log.warn({ reason: suspension.reason, until: suspension.until }, 'suspended by API');
+      return { suspended: true, until: iso(suspension.until), reason: suspension.reason };
+    },
+  );
+
+  app.post('/v1/admin/resume', { onRequest: requireApiKey }, async (request) => {
+    await service.suspendSwitch.resume();
+    request.log.warn('resumed by API');
+    return { suspended: false };
+  });
+
+  app.get('/v1/admin/state', { onRequest: requireApiKey }, async () => {
+    const state = await service.suspendSwitch.read();
+    return {
+      suspended: state.suspended,
+      until: iso(state.until),
+      reason: state.reason,
+      auto: state.auto,
+      since: iso(state.since),
+    };
+  });
+}
+
+function statusBody(status: VerificationStatus) {
+  return {
+    id: status.id,
+    email: status.email,
+    subject: status.subject,
+    purpose: status.purpose,
+    status: status.status,
+    createdAt: iso(status.createdAt),
+    expiresAt: iso(status.expiresAt),
+    verifiedAt: iso(status.verifiedAt),
+    revokedAt: iso(status.revokedAt),
+  };
+}

@@ -1,0 +1,125 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { InvalidInputError } from '../../core/errors.js';
+import type { CaughtMail } from '../../mail/dev-catcher.js';
+import type { Service } from '../../service/service.js';
+import { HttpFailure } from '../failure.js';
+import type { Guards } from '../guards.js';
+import { verifyAnswer } from '../verify-answer.js';
+import {
+  type DevMail,
+  renderAlreadyVerifiedPage,
+  renderCheckInboxPage,
+  renderConfirmPage,
+  renderDevInboxPage,
+  renderSignupPage,
+  renderVerifiedPage,
+  type ShellOptions,
+} from '../views/index.js';
+
+const page = { page: true };
+const formField = (name: string) => ({
+  type: 'object',
+  properties: { [name]: { type: 'string' } },
+});
+
+/**
+ * The pages a person sees: the demo sign-up, the confirm page behind every mailed link,
+ * the outcome of pressing its button, resend, and the development inbox. Nothing is
+ * consumed by GET or HEAD: mail scanners open links.
+ */
+export async function pageRoutes(
+  app: FastifyInstance,
+  { service, guards, shell }: { service: Service; guards: Guards; shell: ShellOptions },
+) {
+  const devInbox = service.devCatcher !== null;
+  const sendPage = (reply: FastifyReply, status: number, body: string) =>
+    reply.code(status).type('text/html; charset=utf-8').send(body);
+
+  app.get('/', { config: page }, async (_request, reply) =>
+    sendPage(reply, 200, renderSignupPage({ devInbox }, shell)),
+  );
+
+  app.post<{ Body: { email?: string } | undefined }>(
+    '/signup',
+    { config: page, preHandler: guards.issue, schema: { body: formField('email') } },
+    async (request, reply) => {
+      const email = request.body?.email ?? '';
+      try {
+        const issued = await service.verifications.issue({ email });
+        return sendPage(
+          reply,
+          200,
+          renderCheckInboxPage({ email: issued.email, after: 'signup', devInbox }, shell),
+        );
+      } catch (error) {
+        if (!(error instanceof InvalidInputError)) throw error;
+        return sendPage(
+          reply,
+          400,
+          renderSignupPage(
+            { devInbox, email, error: 'Enter one email address, like name@example.com.' },
+            shell,
+          ),
+        );
+      }
+    },
+  );
+
+  app.get<{ Querystring: { token?: string } }>(
+    '/verify',
+    { config: page, schema: { querystring: formField('token') } },
+    async (request, reply) => {
+      const token = request.query.token;
+      if (!token) throw new HttpFailure('invalid_token', 'the link has no token');
+      return sendPage(reply, 200, renderConfirmPage({ token }, shell));
+    },
+  );
+
+  app.post<{ Body: { token?: string } | undefined }>(
+    '/verify',
+    { config: page, preHandler: guards.verify, schema: { body: formField('token') } },
+    async (request, reply) => {
+      const token = request.body?.token;
+      const answer = verifyAnswer(await service.verifications.verify(token));
+      if (answer.failure) throw answer.failure;
+      const model = { email: answer.body.email };
+      return sendPage(
+        reply,
+        200,
+        answer.body.status === 'verified'
+          ? renderVerifiedPage(model, shell)
+          : renderAlreadyVerifiedPage(model, shell),
+      );
+    },
+  );
+
+  app.post<{ Body: { email?: string } | undefined }>(
+    '/resend',
+    { config: page, preHandler: guards.resend, schema: { body: formField('email') } },
+    async (request, reply) => {
+      const email = request.body?.email ?? '';
+      try {
+        await service.verifications.resend(email);
+      } catch (error) {
+        if (!(error instanceof InvalidInputError)) throw error;
+        throw new HttpFailure('invalid_email', 'Enter one email address, like name@example.com.');
+      }
+      return sendPage(
+        reply,
+        200,
+        renderCheckInboxPage({ email: email.trim(), after: 'resend', devInbox }, shell),
+      );
+    },
+  );
+
+  const catcher = service.devCatcher;
+  if (catcher) {
+    app.get('/dev/inbox', { config: page }, async (_request, reply) =>
+      sendPage(reply, 200, renderDevInboxPage({ mails: catcher.list().map(toDevMail) }, shell)),
+    );
+  }
+}
+
+function toDevMail(mail: CaughtMail): DevMail {
+  return { ...mail, to: mail.to.join(', '), text: mail.text ?? '' };
+}
