@@ -1,8 +1,8 @@
 import type { VerificationMailPayload } from '../core/mail-payload.js';
 import type { Clock, MailMessage, OutboxMail } from '../core/ports.js';
+import { escapeHtml, html } from '../html.js';
 import { type Branding, PLACEHOLDER_PATTERN, type TemplatePlaceholder } from './branding.js';
 import { durationInWords } from './duration-words.js';
-import { escapeHtml, html } from './html.js';
 
 /** Everything one verification mail is made of. */
 export interface VerificationMailInput {
@@ -114,7 +114,7 @@ ${footer && html`<p style="margin:16px 0 0;${small}">${footer}</p>`}
 </table>
 </body>
 </html>
-`.value;
+`.toString();
 }
 
 function fillTemplate(template: string, values: Record<TemplatePlaceholder, string>): string {

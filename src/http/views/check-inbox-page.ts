@@ -2,7 +2,7 @@
  * "Check your inbox", shown after sign-up and after a request for a new link. It reads the
  * same whether or not the address is known, so it cannot be used to find out who signed up.
  */
-import { html } from './html.js';
+import { html } from '../../html.js';
 import { renderPage, type ShellOptions } from './layout.js';
 
 /** Which request led here, and to which address. */

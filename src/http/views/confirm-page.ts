@@ -3,7 +3,7 @@
  * scanners open links (and some run scripts), so only a person pressing the button — a
  * plain form POST, no script, no refresh — confirms the address.
  */
-import { html } from './html.js';
+import { html } from '../../html.js';
 import { renderPage, type ShellOptions } from './layout.js';
 
 /** The token from the link, passed on unchanged in a hidden field. */

@@ -2,7 +2,7 @@
  * The dev inbox (`GET /dev/inbox`): the mails the embedded catcher has caught, so a
  * developer can click the link without a real mailbox. Only served when no SMTP URL is set.
  */
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml } from '../../html.js';
 import { icon } from './icons.js';
 import { renderPage, type ShellOptions } from './layout.js';
 import { safeHref } from './safe-url.js';

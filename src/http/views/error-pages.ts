@@ -3,7 +3,7 @@
  * malformed form (400) and the last resort (500). They never show internals such as a stack
  * trace; a 500 shows at most a reference id that support can find in the logs.
  */
-import { html } from './html.js';
+import { html } from '../../html.js';
 import { renderPage, type ShellOptions } from './layout.js';
 
 /** No page at this address (404). */

@@ -2,7 +2,7 @@
  * The forms that several pages share. Plain HTML forms with `method="post"`: they work
  * without JavaScript, and a POST is never sent by mail scanners that merely open links.
  */
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml } from '../../html.js';
 
 /** Asks for an email address and POSTs it to `/resend` (field `email`) for a fresh link. */
 export function resendForm(email = ''): SafeHtml {

@@ -2,7 +2,7 @@
  * Inline SVG icons: nothing to fetch, they follow the text colour (`currentColor`), and
  * they are decorative (`aria-hidden`) because the heading next to them says the same thing.
  */
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml } from '../../html.js';
 
 const shapes = {
   check: html`<path d="M5 12.5l4.5 4.5L19 7.5"/>`,

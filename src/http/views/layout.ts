@@ -2,7 +2,7 @@
  * The page shell shared by every page: document head, product header, one centred card with
  * the page's single `<h1>`, and a footer. Pages supply only what happened and what to do.
  */
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml } from '../../html.js';
 import { type IconName, icon, logo } from './icons.js';
 
 /** Deployment-wide presentation options, the same for every page. */

@@ -2,7 +2,7 @@
  * The demo sign-up page at `GET /`: the quickest way to see a whole verification from the
  * person's side. It POSTs the address to `/signup` (field `email`).
  */
-import { html } from './html.js';
+import { html } from '../../html.js';
 import { icon } from './icons.js';
 import { renderPage, type ShellOptions } from './layout.js';
 

@@ -2,8 +2,9 @@
  * Outcome pages of `POST /verify` when the link itself can no longer be used (expired,
  * replaced or cancelled, broken). Each offers the way out right there: a form for a new link.
  */
+
+import { html } from '../../html.js';
 import { resendForm } from './forms.js';
-import { html } from './html.js';
 import { renderPage, type ShellOptions } from './layout.js';
 
 /** What the pages may prefill. */

@@ -2,7 +2,7 @@
  * Outcome pages of `POST /verify` when the address is (now or already) confirmed. A second
  * click on the same link is not an error for the person, so it gets a calm page too.
  */
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml } from '../../html.js';
 import { renderPage, type ShellOptions } from './layout.js';
 import { safeHref } from './safe-url.js';
 

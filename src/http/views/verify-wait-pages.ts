@@ -3,8 +3,9 @@
  * They are what people see when the system is overwhelmed, so they stay cheap to render,
  * never blame the person, say the link still works and offer "Try again" with the same token.
  */
+
+import { html } from '../../html.js';
 import { retryForm } from './forms.js';
-import { html } from './html.js';
 import { renderPage, type ShellOptions } from './layout.js';
 import { waitInWords } from './wait-time.js';
 

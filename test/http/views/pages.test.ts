@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml } from '../../../src/http/views/html.js';
+import { escapeHtml } from '../../../src/html.js';
 import {
   renderAlreadyVerifiedPage,
   renderBadRequestPage,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, html, raw, SafeHtml } from '../../../src/http/views/html.js';
+import { escapeHtml, html, raw, SafeHtml } from '../src/html.js';
 
 describe('escapeHtml', () => {
   it('escapes every character that can end text or a quoted attribute', () => {
