@@ -13,24 +13,39 @@ export interface OpenedStore {
   cleanup(): Promise<void>;
 }
 
+/** An empty database of one kind, not opened: for tests that start services on it. */
+export interface PreparedDatabase {
+  databaseUrl: string;
+  drop(): Promise<void>;
+}
+
 /** One kind of store every suite above the store runs against. */
 export interface StoreKind {
   name: 'sqlite' | 'postgres';
+  /** A fresh empty database and its URL. */
+  prepare(): Promise<PreparedDatabase>;
+  /** A fresh database, opened and migrated. */
   open(): Promise<OpenedStore>;
 }
 
 const sqlite: StoreKind = {
   name: 'sqlite',
-  async open() {
+  async prepare() {
     const dir = await mkdtemp(join(tmpdir(), 'mailproof-test-'));
-    const path = join(dir, 'mailproof.db');
-    const store = await openSqliteStore({ path });
+    return {
+      databaseUrl: `sqlite:${join(dir, 'mailproof.db')}`,
+      drop: () => rm(dir, { recursive: true, force: true }),
+    };
+  },
+  async open() {
+    const database = await this.prepare();
+    const store = await openSqliteStore({ path: database.databaseUrl.slice('sqlite:'.length) });
     return {
       store,
-      databaseUrl: `sqlite:${path}`,
+      databaseUrl: database.databaseUrl,
       cleanup: async () => {
         await store.close();
-        await rm(dir, { recursive: true, force: true });
+        await database.drop();
       },
     };
   },
@@ -38,6 +53,10 @@ const sqlite: StoreKind = {
 
 const postgres: StoreKind = {
   name: 'postgres',
+  async prepare() {
+    const database = await createTestDatabase();
+    return { databaseUrl: database.url, drop: database.drop };
+  },
   async open() {
     const database = await createTestDatabase();
     const store = await openPostgresStore({ url: database.url });
