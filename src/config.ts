@@ -39,6 +39,8 @@ export interface Config {
   mailTemplate: string | null;
   /** Button colour in mails, `#rgb` or `#rrggbb`; null: the default blue. */
   mailAccentColor: string | null;
+  /** Start even while the database is down, answering 503 until it answers. */
+  waitForDatabase: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -164,6 +166,13 @@ export const SETTINGS = [
     description: 'button colour in mails, #rgb or #rrggbb (#1d4ed8)',
   },
   {
+    key: 'waitForDatabase',
+    env: 'MAILPROOF_WAIT_FOR_DATABASE',
+    flag: 'wait-for-database',
+    description:
+      'true: start while the database is down and answer 503 until it is back (false: stop the start)',
+  },
+  {
     key: 'logLevel',
     env: 'MAILPROOF_LOG_LEVEL',
     flag: 'log-level',
@@ -243,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: RawSettings = {}): Con
     productName: raw('productName') ?? 'mailproof',
     mailTemplate: optional(raw('mailTemplate'), (v) => resolve(v)),
     mailAccentColor: raw('mailAccentColor') ?? null,
+    waitForDatabase: parseBoolean(raw('waitForDatabase') ?? 'false', name('waitForDatabase')),
     logLevel: parseChoice(raw('logLevel') ?? 'info', name('logLevel'), LOG_LEVELS),
   };
 }
@@ -299,6 +309,13 @@ function parseDatabaseUrl(value: string, variable: string): string {
     return `sqlite:${path === ':memory:' ? path : resolve(path)}`;
   }
   return parseUrl(value, variable, ['postgres:', 'postgresql:']);
+}
+
+function parseBoolean(value: string, variable: string): boolean {
+  const lower = value.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+  if (['false', '0', 'no', 'off'].includes(lower)) return false;
+  throw new ConfigError(variable, `expected true or false, got "${value}"`);
 }
 
 function parseTrustProxy(value: string, variable: string): boolean | number | string {

@@ -19,6 +19,7 @@ import { OutboxWorker } from '../mail/outbox-worker.js';
 import { SmtpMailer } from '../mail/smtp-mailer.js';
 import { createVerificationRenderer } from '../mail/templates.js';
 import { SuspendSwitch } from '../protection/suspend-switch.js';
+import { DeferredStore } from '../store/deferred-store.js';
 import { openStore } from '../store/open-store.js';
 import { dataDirSecret } from './secrets.js';
 
@@ -67,7 +68,7 @@ export async function openService(config: Config, options: OpenServiceOptions): 
 
   try {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-    const store = await openDatabase(config.databaseUrl);
+    const store = await openDatabase(config, logger);
     closers.push(() => store.close());
 
     const apiKey = await resolveApiKey(config, logger);
@@ -156,11 +157,22 @@ export async function openService(config: Config, options: OpenServiceOptions): 
   }
 }
 
-async function openDatabase(
-  databaseUrl: string,
-): Promise<Store & { readSuspension: Store['readSuspension'] }> {
+async function openDatabase(config: Config, logger: Logger): Promise<Store> {
+  if (config.waitForDatabase) {
+    const deferred = new DeferredStore({
+      open: () => openStore(config.databaseUrl),
+      onRetry: (error, nextInMs) =>
+        logger.warn(
+          { err: error, nextInMs },
+          'database unavailable: answering 503 until it is back',
+        ),
+      onOpen: () => logger.info('database connected'),
+    });
+    await deferred.start();
+    return deferred;
+  }
   try {
-    return await openStore(databaseUrl);
+    return await openStore(config.databaseUrl);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const detail =
