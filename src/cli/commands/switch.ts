@@ -1,18 +1,39 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Config } from '../../config.js';
-import { InvalidInputError } from '../../core/errors.js';
+import { ConfigError, InvalidInputError } from '../../core/errors.js';
 import { systemClock } from '../../core/system.js';
 import { SuspendSwitch } from '../../protection/suspend-switch.js';
 import { openStore } from '../../store/open-store.js';
 import { configFrom, withConfigOptions } from '../config-options.js';
 
-/** Opens the shared state the running instances read, and closes it after `work`. */
+/**
+ * Opens the shared state the running instances read, and closes it after `work`. The
+ * database must already be the service's: a mistyped URL or data dir must not create (and
+ * migrate) a fresh one, where `suspend` would report success that no instance ever sees.
+ */
 async function withSwitch<T>(
   config: Config,
   work: (sw: SuspendSwitch, depth: () => Promise<{ pending: number; dead: number }>) => Promise<T>,
 ): Promise<T> {
-  const store = await openStore(config.databaseUrl);
+  const notThere = (detail: string) =>
+    new ConfigError(
+      'MAILPROOF_DATABASE_URL',
+      `${detail}: is it the database the service uses? ("mailproof migrate" creates one)`,
+    );
+  if (config.databaseUrl.startsWith('sqlite:')) {
+    const path = config.databaseUrl.slice('sqlite:'.length);
+    if (path !== ':memory:' && !existsSync(path)) throw notThere(`no database file at ${path}`);
+  }
+  const store = await openStore(config.databaseUrl, { migrate: false });
   try {
+    try {
+      await store.readSuspension();
+    } catch (error) {
+      throw notThere(
+        `no mailproof schema there (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
     const sw = new SuspendSwitch({
       state: { read: () => store.readSuspension(), write: (s) => store.writeSuspension(s) },
       clock: systemClock,
