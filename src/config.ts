@@ -1,6 +1,14 @@
 import { resolve } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { ConfigError } from './core/errors.js';
 import type { StrategyName } from './core/strategies/strategy.js';
+import { ATTACK_DETECTOR_DEFAULTS, type AttackThresholds } from './protection/attack-detector.js';
+import {
+  type LimitName,
+  parseRateLimitSpec,
+  RATE_LIMIT_DEFAULTS,
+  type RateLimitSpec,
+} from './protection/rate-limits.js';
 
 /**
  * The service's configuration, parsed and validated once at start. This module is the only
@@ -39,14 +47,22 @@ export interface Config {
   mailTemplate: string | null;
   /** Button colour in mails, `#rgb` or `#rrggbb`; null: the default blue. */
   mailAccentColor: string | null;
+  /** Each rate limit, or null when switched off. */
+  rateLimits: Record<LimitName, RateLimitSpec | null>;
+  /** Automatic suspension on a flood; null when switched off. */
+  autoSuspend: { thresholds: AttackThresholds; suspendSeconds: number } | null;
+  /** Shed load (503 overloaded) past this event-loop delay; 0: never. */
+  maxEventLoopDelayMs: number;
+  /** Shed load past this much heap in use, in MiB; 0: never. */
+  maxHeapMb: number;
   /** Start even while the database is down, answering 503 until it answers. */
   waitForDatabase: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
 /** One setting: its environment variable, CLI flag and how to read it. */
-interface Setting<K extends keyof Config> {
-  key: K;
+interface Setting {
+  key: string;
   env: string;
   flag: string;
   description: string;
@@ -166,6 +182,56 @@ export const SETTINGS = [
     description: 'button colour in mails, #rgb or #rrggbb (#1d4ed8)',
   },
   {
+    key: 'rateLimitClient',
+    env: 'MAILPROOF_RATE_LIMIT_CLIENT',
+    flag: 'rate-limit-client',
+    description: 'requests per client address on public routes, POINTS/SECONDS or off (300/60)',
+  },
+  {
+    key: 'rateLimitIssueClient',
+    env: 'MAILPROOF_RATE_LIMIT_ISSUE_CLIENT',
+    flag: 'rate-limit-issue-client',
+    description: 'sign-ups and resends per client address, POINTS/SECONDS or off (30/600)',
+  },
+  {
+    key: 'rateLimitEmail',
+    env: 'MAILPROOF_RATE_LIMIT_EMAIL',
+    flag: 'rate-limit-email',
+    description: 'mails per recipient address, POINTS/SECONDS or off (5/3600)',
+  },
+  {
+    key: 'rateLimitVerifyFailures',
+    env: 'MAILPROOF_RATE_LIMIT_VERIFY_FAILURES',
+    flag: 'rate-limit-verify-failures',
+    description:
+      'failed verifications per client address before refusing, POINTS/SECONDS or off (20/600)',
+  },
+  {
+    key: 'autoSuspend',
+    env: 'MAILPROOF_AUTO_SUSPEND',
+    flag: 'auto-suspend',
+    description:
+      'suspend by itself on a flood: on, off, or thresholds per minute FAILED,ISSUED,RECIPIENTS (600,300,200)',
+  },
+  {
+    key: 'autoSuspendSeconds',
+    env: 'MAILPROOF_AUTO_SUSPEND_SECONDS',
+    flag: 'auto-suspend-seconds',
+    description: 'how long an automatic suspension lasts, seconds (300)',
+  },
+  {
+    key: 'maxEventLoopDelayMs',
+    env: 'MAILPROOF_MAX_EVENT_LOOP_DELAY_MS',
+    flag: 'max-event-loop-delay-ms',
+    description: 'shed load (503 overloaded) past this event-loop delay, 0 never (1000)',
+  },
+  {
+    key: 'maxHeapMb',
+    env: 'MAILPROOF_MAX_HEAP_MB',
+    flag: 'max-heap-mb',
+    description: 'shed load past this heap in use, MiB, 0 never (90% of the heap limit)',
+  },
+  {
     key: 'waitForDatabase',
     env: 'MAILPROOF_WAIT_FOR_DATABASE',
     flag: 'wait-for-database',
@@ -178,10 +244,13 @@ export const SETTINGS = [
     flag: 'log-level',
     description: 'fatal, error, warn, info, debug, trace or silent (info)',
   },
-] as const satisfies readonly Setting<keyof Config>[];
+] as const satisfies readonly Setting[];
+
+/** The name of one setting, as `loadConfig` takes it from CLI flags. */
+export type SettingKey = (typeof SETTINGS)[number]['key'];
 
 /** Raw values by setting key: CLI flags win over the environment. */
-export type RawSettings = Partial<Record<keyof Config, string | undefined>>;
+export type RawSettings = Partial<Record<SettingKey, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -190,12 +259,12 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  * defaults. Throws `ConfigError` naming the first bad variable; never falls back silently.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: RawSettings = {}): Config {
-  const raw = (key: keyof Config): string | undefined => {
+  const raw = (key: SettingKey): string | undefined => {
     const setting = SETTINGS.find((s) => s.key === key)!;
     const value = flags[key] ?? env[setting.env];
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   };
-  const name = (key: keyof Config): string => SETTINGS.find((s) => s.key === key)!.env;
+  const name = (key: SettingKey): string => SETTINGS.find((s) => s.key === key)!.env;
 
   const port = parseInteger(raw('port') ?? '3000', name('port'), 0, 65_535);
   const host = raw('host') ?? '127.0.0.1';
@@ -252,6 +321,42 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: RawSettings = {}): Con
     productName: raw('productName') ?? 'mailproof',
     mailTemplate: optional(raw('mailTemplate'), (v) => resolve(v)),
     mailAccentColor: raw('mailAccentColor') ?? null,
+    rateLimits: {
+      client: parseLimit(raw('rateLimitClient'), name('rateLimitClient'), 'client'),
+      issue_client: parseLimit(
+        raw('rateLimitIssueClient'),
+        name('rateLimitIssueClient'),
+        'issue_client',
+      ),
+      email: parseLimit(raw('rateLimitEmail'), name('rateLimitEmail'), 'email'),
+      verify_failures: parseLimit(
+        raw('rateLimitVerifyFailures'),
+        name('rateLimitVerifyFailures'),
+        'verify_failures',
+      ),
+    },
+    autoSuspend: parseAutoSuspend(
+      raw('autoSuspend') ?? 'on',
+      name('autoSuspend'),
+      parseInteger(
+        raw('autoSuspendSeconds') ?? String(ATTACK_DETECTOR_DEFAULTS.suspendSeconds),
+        name('autoSuspendSeconds'),
+        1,
+        86_400,
+      ),
+    ),
+    maxEventLoopDelayMs: parseInteger(
+      raw('maxEventLoopDelayMs') ?? '1000',
+      name('maxEventLoopDelayMs'),
+      0,
+      60_000,
+    ),
+    maxHeapMb: parseInteger(
+      raw('maxHeapMb') ?? String(Math.floor((getHeapStatistics().heap_size_limit * 0.9) / 2 ** 20)),
+      name('maxHeapMb'),
+      0,
+      1_048_576,
+    ),
     waitForDatabase: parseBoolean(raw('waitForDatabase') ?? 'false', name('waitForDatabase')),
     logLevel: parseChoice(raw('logLevel') ?? 'info', name('logLevel'), LOG_LEVELS),
   };
@@ -308,7 +413,51 @@ function parseDatabaseUrl(value: string, variable: string): string {
     if (path === '') throw new ConfigError(variable, 'sqlite: needs a file path');
     return `sqlite:${path === ':memory:' ? path : resolve(path)}`;
   }
+  if (!/^postgres(ql)?:\/\//.test(value)) {
+    throw new ConfigError(variable, 'expected sqlite:PATH or postgres://user@host:port/database');
+  }
   return parseUrl(value, variable, ['postgres:', 'postgresql:']);
+}
+
+function parseLimit(
+  value: string | undefined,
+  variable: string,
+  limit: LimitName,
+): RateLimitSpec | null {
+  if (value === undefined) return RATE_LIMIT_DEFAULTS[limit];
+  if (value.toLowerCase() === 'off') return null;
+  try {
+    return parseRateLimitSpec(value);
+  } catch (error) {
+    throw new ConfigError(variable, `${(error as Error).message}, or off`);
+  }
+}
+
+function parseAutoSuspend(
+  value: string,
+  variable: string,
+  suspendSeconds: number,
+): Config['autoSuspend'] {
+  const lower = value.toLowerCase();
+  if (['off', 'false', '0', 'no'].includes(lower)) return null;
+  if (['on', 'true', 'yes'].includes(lower)) {
+    return { thresholds: ATTACK_DETECTOR_DEFAULTS.thresholds, suspendSeconds };
+  }
+  const match = /^(\d+),(\d+),(\d+)$/.exec(value.replace(/\s/g, ''));
+  if (!match || match.slice(1).some((n) => Number(n) < 1)) {
+    throw new ConfigError(
+      variable,
+      'expected on, off, or three counts per minute: FAILED,ISSUED,RECIPIENTS',
+    );
+  }
+  return {
+    thresholds: {
+      verify_failed: Number(match[1]),
+      issued: Number(match[2]),
+      distinct_recipients: Number(match[3]),
+    },
+    suspendSeconds,
+  };
 }
 
 function parseBoolean(value: string, variable: string): boolean {

@@ -88,3 +88,49 @@ describe('loadConfig', () => {
     expect((error as ConfigError).message).toMatch(new RegExp(`^${variable}: `));
   });
 });
+
+describe('protection settings', () => {
+  it('has safe defaults', () => {
+    const config = loadConfig({});
+    expect(config.rateLimits).toEqual({
+      client: { points: 300, durationSeconds: 60 },
+      issue_client: { points: 30, durationSeconds: 600 },
+      email: { points: 5, durationSeconds: 3600 },
+      verify_failures: { points: 20, durationSeconds: 600 },
+    });
+    expect(config.autoSuspend).toEqual({
+      thresholds: { verify_failed: 600, issued: 300, distinct_recipients: 200 },
+      suspendSeconds: 300,
+    });
+    expect(config.maxEventLoopDelayMs).toBe(1000);
+    expect(config.maxHeapMb).toBeGreaterThan(100);
+  });
+
+  it('reads limits, switches them off, and sets thresholds', () => {
+    const config = loadConfig({
+      MAILPROOF_RATE_LIMIT_EMAIL: '3/60',
+      MAILPROOF_RATE_LIMIT_CLIENT: 'off',
+      MAILPROOF_AUTO_SUSPEND: '10,20,30',
+      MAILPROOF_AUTO_SUSPEND_SECONDS: '60',
+    });
+    expect(config.rateLimits.email).toEqual({ points: 3, durationSeconds: 60 });
+    expect(config.rateLimits.client).toBeNull();
+    expect(config.autoSuspend).toEqual({
+      thresholds: { verify_failed: 10, issued: 20, distinct_recipients: 30 },
+      suspendSeconds: 60,
+    });
+    expect(loadConfig({ MAILPROOF_AUTO_SUSPEND: 'off' }).autoSuspend).toBeNull();
+  });
+
+  it.each([
+    ['MAILPROOF_RATE_LIMIT_EMAIL', '5 per hour'],
+    ['MAILPROOF_RATE_LIMIT_VERIFY_FAILURES', '0/60'],
+    ['MAILPROOF_AUTO_SUSPEND', 'sometimes'],
+    ['MAILPROOF_AUTO_SUSPEND', '1,2'],
+    ['MAILPROOF_AUTO_SUSPEND_SECONDS', '0'],
+    ['MAILPROOF_MAX_EVENT_LOOP_DELAY_MS', 'fast'],
+    ['MAILPROOF_WAIT_FOR_DATABASE', 'perhaps'],
+  ])('refuses %s=%s naming the variable', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `));
+  });
+});
