@@ -71,6 +71,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rateLimitStoreFailures = new Counter({
+    name: 'mailproof_rate_limit_store_failures_total',
+    help: 'Rate-limit decisions taken per instance because the shared store (Redis) failed.',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+
+  readonly autoSuspensions = new Counter({
+    name: 'mailproof_auto_suspensions_total',
+    help: 'Automatic suspensions, by the signal that triggered them.',
+    labelNames: ['signal'] as const,
+    registers: [this.registry],
+  });
+
   readonly suspendedRefusals = new Counter({
     name: 'mailproof_suspended_refusals_total',
     help: 'Requests refused with 503 suspended.',
@@ -87,8 +101,20 @@ export class Metrics {
    * `outboxDepth` is read at scrape time, so the gauge is never stale; a failing read
    * leaves the previous value rather than failing the scrape.
    */
-  constructor(outboxDepth: () => Promise<OutboxDepth>) {
+  constructor(
+    outboxDepth: () => Promise<OutboxDepth>,
+    attackWindow: () => Readonly<Record<string, number>> = () => ({}),
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mailproof_' });
+    new Gauge({
+      name: 'mailproof_attack_window',
+      help: 'What the attack detector counts in its sliding window, by signal.',
+      labelNames: ['signal'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [signal, count] of Object.entries(attackWindow())) this.set({ signal }, count);
+      },
+    });
     new Gauge({
       name: 'mailproof_outbox_depth',
       help: 'Mails in the outbox, by state (pending: not yet delivered; dead: gave up).',

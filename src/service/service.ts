@@ -18,10 +18,16 @@ import { DevCatcher } from '../mail/dev-catcher.js';
 import { OutboxWorker } from '../mail/outbox-worker.js';
 import { SmtpMailer } from '../mail/smtp-mailer.js';
 import { createVerificationRenderer } from '../mail/templates.js';
+import { AttackDetector } from '../protection/attack-detector.js';
+import { AutoSuspend } from '../protection/auto-suspend.js';
+import { RateLimits } from '../protection/rate-limits.js';
+import { RedisWindowCounter } from '../protection/redis-window-counter.js';
 import { SuspendSwitch } from '../protection/suspend-switch.js';
+import { MemoryWindowCounter } from '../protection/window-counter.js';
 import { DeferredStore } from '../store/deferred-store.js';
 import { openStore } from '../store/open-store.js';
 import { dataDirSecret } from './secrets.js';
+import { openSharedState } from './shared-state.js';
 
 /** Everything the HTTP layer and the CLI need, built once from the configuration. */
 export interface Service {
@@ -30,6 +36,10 @@ export interface Service {
   store: Store;
   verifications: Verifications;
   suspendSwitch: SuspendSwitch;
+  /** Rate limits; a limit set to null in `config.rateLimits` is not checked. */
+  rateLimits: RateLimits;
+  /** The attack detector, fed by the guards; null when automatic suspension is off. */
+  detector: AttackDetector | null;
   metrics: Metrics;
   apiKey: ApiKeyCheck;
   /** The public keys that verify tokens (empty for the opaque strategy). */
@@ -87,7 +97,29 @@ export async function openService(config: Config, options: OpenServiceOptions): 
     }
     closers.push(() => mailer.close());
 
-    const metrics = new Metrics(() => store.outboxDepth());
+    const shared = await openSharedState(config, store, logger);
+    closers.push(() => shared.close());
+    const detector = config.autoSuspend
+      ? new AttackDetector({
+          counter: shared.redis
+            ? new RedisWindowCounter({ redis: shared.redis })
+            : new MemoryWindowCounter(),
+          clock,
+          thresholds: config.autoSuspend.thresholds,
+          suspendSeconds: config.autoSuspend.suspendSeconds,
+        })
+      : null;
+    const metrics = new Metrics(
+      () => store.outboxDepth(),
+      () => detector?.counts ?? {},
+    );
+    const rateLimits = new RateLimits({
+      settings: Object.fromEntries(
+        Object.entries(config.rateLimits).filter(([, spec]) => spec !== null),
+      ),
+      ...(shared.redis ? { redis: shared.redis } : {}),
+      onStoreFailure: (limit) => metrics.rateLimitStoreFailures.inc({ limit }),
+    });
     const branding = loadBranding({
       productName: config.productName,
       ...(config.mailAccentColor ? { accentColor: config.mailAccentColor } : {}),
@@ -125,13 +157,29 @@ export async function openService(config: Config, options: OpenServiceOptions): 
     });
 
     const suspendSwitch = new SuspendSwitch({
-      state: { read: () => store.readSuspension(), write: (s) => store.writeSuspension(s) },
+      state: shared.suspension,
       clock,
       refreshMs: options.suspendRefreshMs ?? 1000,
       onError: (error) => logger.error({ err: error }, 'cannot read the suspend switch: refusing'),
     });
     await suspendSwitch.start();
     closers.push(() => suspendSwitch.stop());
+
+    if (detector) {
+      const auto = new AutoSuspend({
+        detector,
+        suspendSwitch,
+        onSuspend: (trigger) => {
+          metrics.suspensions.inc({ auto: 'true' });
+          metrics.autoSuspensions.inc({ signal: trigger.signal });
+          logger.warn({ ...trigger }, `suspended automatically: ${trigger.reason}`);
+        },
+        onError: (error) =>
+          logger.warn({ err: error }, 'attack detector could not read its window'),
+      });
+      auto.start();
+      closers.push(() => auto.stop());
+    }
 
     if (options.startWorker ?? true) {
       worker.start();
@@ -144,6 +192,8 @@ export async function openService(config: Config, options: OpenServiceOptions): 
       store,
       verifications,
       suspendSwitch,
+      rateLimits,
+      detector,
       metrics,
       apiKey: new ApiKeyCheck(apiKey),
       jwks,

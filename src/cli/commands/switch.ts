@@ -4,11 +4,14 @@ import type { Config } from '../../config.js';
 import { ConfigError, InvalidInputError } from '../../core/errors.js';
 import { systemClock } from '../../core/system.js';
 import { SuspendSwitch } from '../../protection/suspend-switch.js';
+import { createLogger } from '../../service/logger.js';
+import { openSharedState } from '../../service/shared-state.js';
 import { openStore } from '../../store/open-store.js';
 import { configFrom, withConfigOptions } from '../config-options.js';
 
 /**
- * Opens the shared state the running instances read, and closes it after `work`. The
+ * Opens the shared state the running instances read (Redis when configured, else the
+ * database), and closes it after `work`. The
  * database must already be the service's: a mistyped URL or data dir must not create (and
  * migrate) a fresh one, where `suspend` would report success that no instance ever sees.
  */
@@ -34,11 +37,13 @@ async function withSwitch<T>(
         `no mailproof schema there (${error instanceof Error ? error.message : String(error)})`,
       );
     }
-    const sw = new SuspendSwitch({
-      state: { read: () => store.readSuspension(), write: (s) => store.writeSuspension(s) },
-      clock: systemClock,
-    });
-    return await work(sw, () => store.outboxDepth());
+    const shared = await openSharedState(config, store, createLogger('warn'));
+    try {
+      const sw = new SuspendSwitch({ state: shared.suspension, clock: systemClock });
+      return await work(sw, () => store.outboxDepth());
+    } finally {
+      await shared.close();
+    }
   } finally {
     await store.close();
   }
