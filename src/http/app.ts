@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Service } from '../service/service.js';
+import { ANSWERS } from './answers.js';
 import { HttpFailure } from './failure.js';
 import { createGuards } from './guards.js';
 import { replyFailure, toFailure } from './reply-failure.js';
@@ -16,6 +17,34 @@ const BODY_LIMIT_BYTES = 16 * 1024;
 const STYLESHEET_HASH = createHash('sha256').update(stylesheet).digest('hex').slice(0, 12);
 const STYLESHEET_PATH = `/assets/style.${STYLESHEET_HASH}.css`;
 
+/** The Content-Security-Policy of every answer: pages need their own stylesheet and forms only. */
+const CSP_DIRECTIVES = {
+  defaultSrc: ["'none'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'none'"],
+};
+
+/**
+ * The security headers helmet sets, for the answers Fastify gives before any hook runs (a
+ * URL it cannot decode, a path parameter over its length limit).
+ */
+const FALLBACK_HEADERS: Record<string, string> = {
+  'content-security-policy': Object.entries(CSP_DIRECTIVES)
+    .map(
+      ([name, values]) =>
+        `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${values.join(' ')}`,
+    )
+    .join(';'),
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
 /**
  * Builds the Fastify app over a service: security headers, body parsing, the API, the
  * pages, operations, and one error path that answers every failure as JSON or as a page.
@@ -23,6 +52,7 @@ const STYLESHEET_PATH = `/assets/style.${STYLESHEET_HASH}.css`;
  */
 export async function buildApp(service: Service): Promise<FastifyInstance> {
   const { config, logger } = service;
+  const shell: ShellOptions = { productName: config.productName, stylesheetHref: STYLESHEET_PATH };
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -30,32 +60,53 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
     trustProxy: config.trustProxy as boolean | string,
     // Shutdown waits for requests in flight but not for idle keep-alive sockets.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Requests that arrive while closing (on a busy keep-alive connection) are refused by the
+    // hook below, as 503 `unavailable` with Retry-After: Fastify's own 503 has neither the
+    // contract's shape nor Retry-After.
+    return503OnClosing: false,
     ajv: {
       // Types are checked, never coerced: `{"email": 42}` is a bad request, not "42".
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false },
     },
+    // A URL Fastify cannot decode (`/verify%zz`) or a path parameter over its length limit
+    // is answered before routing and before any hook: without this, as Fastify's own JSON
+    // (`{"error": "Bad Request", "code": "FST_ERR_BAD_URL"}`), never a page.
+    frameworkErrors: (error, request, reply) => {
+      const failure =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? // No id, token or name is that long: whatever it names does not exist.
+            new HttpFailure('not_found', 'no such route or resource')
+          : new HttpFailure('invalid_request', 'the URL is malformed');
+      reply.headers(FALLBACK_HEADERS);
+      service.metrics.httpRequests.inc({
+        method: request.method,
+        route: 'unmatched',
+        status: String(ANSWERS[failure.code].status),
+      });
+      return replyFailure(request, reply, failure, shell);
+    },
   });
-  const shell: ShellOptions = { productName: config.productName, stylesheetHref: STYLESHEET_PATH };
 
   await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-      },
-    },
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
     crossOriginEmbedderPolicy: false,
   });
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
+
+  // After helmet's hooks, so the refusal carries the security headers of every answer.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close');
+    throw new HttpFailure('unavailable', 'the service is shutting down; try again in a moment', {
+      retryAfterSeconds: 5,
+    });
+  });
 
   app.addHook('onSend', async (request, reply) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
@@ -64,6 +115,12 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
       route: request.routeOptions.url ?? 'unmatched',
       status: String(reply.statusCode),
     });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    service.metrics.httpDuration.observe(
+      { route: request.routeOptions.url ?? 'unmatched' },
+      reply.elapsedTime / 1000,
+    );
   });
 
   app.setErrorHandler((error, request, reply) => {

@@ -9,11 +9,40 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 
 const stringField = { type: 'string' } as const;
 
+/**
+ * What a verification id can look like: printable ASCII, at most 64 characters. Anything
+ * else names nothing, and must not reach the store (PostgreSQL refuses a NUL in text).
+ */
+const PLAUSIBLE_ID = /^[\x21-\x7e]{1,64}$/;
+
+/** The media type of a Content-Type header, lower-cased, without parameters. */
+function mediaType(contentType: string): string {
+  return contentType.split(';', 1)[0]!.trim().toLowerCase();
+}
+
 /** The JSON API under /v1: issue, verify, resend, status, revoke, and the suspend switch. */
 export async function apiRoutes(
   app: FastifyInstance,
   { service, guards }: { service: Service; guards: Guards },
 ) {
+  // The API speaks JSON only: a form or text body is a 400 `invalid_request`, even though
+  // the pages' form parser would read it. Runs after the API key check and the body limit.
+  app.addHook('preValidation', async (request) => {
+    const contentType = request.headers['content-type'];
+    if (
+      request.method === 'POST' &&
+      contentType !== undefined &&
+      mediaType(contentType) !== 'application/json'
+    ) {
+      throw new HttpFailure(
+        'invalid_request',
+        'the body must be JSON (Content-Type: application/json)',
+      );
+    }
+  });
+
+  const notFound = () => new HttpFailure('not_found', 'no verification has this id');
+
   const requireApiKey = async (request: FastifyRequest) => {
     if (!service.apiKey.accepts(request.headers.authorization)) {
       throw new HttpFailure(
@@ -80,8 +109,9 @@ export async function apiRoutes(
     '/v1/verifications/:id',
     { onRequest: requireApiKey },
     async (request) => {
+      if (!PLAUSIBLE_ID.test(request.params.id)) throw notFound();
       const status = await service.verifications.status(request.params.id);
-      if (!status) throw new HttpFailure('not_found', 'no verification has this id');
+      if (!status) throw notFound();
       return statusBody(status);
     },
   );
@@ -90,8 +120,9 @@ export async function apiRoutes(
     '/v1/verifications/:id',
     { onRequest: requireApiKey },
     async (request, reply) => {
+      if (!PLAUSIBLE_ID.test(request.params.id)) throw notFound();
       const result = await service.verifications.revoke(request.params.id);
-      if (result === 'not_found') throw new HttpFailure('not_found', 'no verification has this id');
+      if (result === 'not_found') throw notFound();
       return reply.code(204).send();
     },
   );
@@ -107,7 +138,8 @@ export async function apiRoutes(
             {
               type: 'object',
               properties: {
-                reason: { type: 'string', maxLength: 500 },
+                // Logged and stored: no control characters (PostgreSQL refuses a NUL).
+                reason: { type: 'string', maxLength: 500, pattern: '^[^\\p{Cc}]*$' },
                 seconds: { type: 'integer', minimum: 1, maximum: 30 * 86_400 },
               },
             },

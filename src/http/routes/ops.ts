@@ -22,6 +22,8 @@ export async function opsRoutes(app: FastifyInstance, { service }: { service: Se
   });
 
   app.get('/metrics', async (_request, reply) => {
+    // As of the switch's last read, so the gauge is never stale at scrape time.
+    service.metrics.suspended.set(service.suspendSwitch.reading().kind === 'suspended' ? 1 : 0);
     const body = await service.metrics.registry.metrics();
     return reply.type(service.metrics.registry.contentType).send(body);
   });

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { InvalidInputError } from '../../core/errors.js';
+import { InvalidInputError, MailproofError } from '../../core/errors.js';
 import type { CaughtMail } from '../../mail/dev-catcher.js';
 import type { Service } from '../../service/service.js';
 import { HttpFailure } from '../failure.js';
@@ -80,7 +80,7 @@ export async function pageRoutes(
     { config: page, preHandler: guards.verify, schema: { body: formField('token') } },
     async (request, reply) => {
       const token = request.body?.token;
-      const answer = verifyAnswer(await service.verifications.verify(token));
+      const answer = verifyAnswer(await verifyKeepingToken(service, token));
       if (answer.failure) throw answer.failure;
       const model = { email: answer.body.email };
       return sendPage(
@@ -117,6 +117,24 @@ export async function pageRoutes(
     app.get('/dev/inbox', { config: page }, async (_request, reply) =>
       sendPage(reply, 200, renderDevInboxPage({ mails: catcher.list().map(toDevMail) }, shell)),
     );
+  }
+}
+
+/** Longest token a wait page offers to post again; anything longer is no token of ours. */
+const MAX_RETRY_TOKEN_LENGTH = 4096;
+
+/**
+ * Verifies, and when a dependency fails, keeps the token on the failure so the unavailable
+ * page can offer "Try again" with the same link instead of sending the person back to the mail.
+ */
+async function verifyKeepingToken(service: Service, token: string | undefined) {
+  try {
+    return await service.verifications.verify(token);
+  } catch (error) {
+    if (error instanceof MailproofError && token && token.length <= MAX_RETRY_TOKEN_LENGTH) {
+      throw HttpFailure.from(error, token);
+    }
+    throw error;
   }
 }
 
