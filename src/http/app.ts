@@ -6,6 +6,7 @@ import type { Service } from '../service/service.js';
 import { ANSWERS } from './answers.js';
 import { HttpFailure } from './failure.js';
 import { createGuards } from './guards.js';
+import { registerLoadShedding } from './load-shedding.js';
 import { replyFailure, toFailure } from './reply-failure.js';
 import { apiRoutes } from './routes/api.js';
 import { opsRoutes } from './routes/ops.js';
@@ -139,10 +140,15 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
 
   const guards = createGuards({
     suspendSwitch: service.suspendSwitch,
+    rateLimits: service.rateLimits,
+    enabled: config.rateLimits,
+    detector: service.detector,
     onSuspendedRefusal: () => service.metrics.suspendedRefusals.inc(),
+    onRateLimited: (limit) => service.metrics.rateLimited.inc({ limit }),
   });
 
-  app.get(STYLESHEET_PATH, (_request, reply) =>
+  await registerLoadShedding(app, service);
+  app.get(STYLESHEET_PATH, { config: { shed: false } }, (_request, reply) =>
     reply
       .header('cache-control', 'public, max-age=31536000, immutable')
       .type('text/css; charset=utf-8')

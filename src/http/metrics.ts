@@ -85,6 +85,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly shed = new Counter({
+    name: 'mailproof_shed_total',
+    help: 'Requests refused with 503 overloaded, by what was over its limit.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly suspendedRefusals = new Counter({
     name: 'mailproof_suspended_refusals_total',
     help: 'Requests refused with 503 suspended.',

@@ -43,6 +43,12 @@ export async function openTestService(options: {
     MAILPROOF_API_KEY: TEST_API_KEY,
     MAILPROOF_PUBLIC_URL: 'http://mailproof.test',
     MAILPROOF_LOG_LEVEL: 'silent',
+    // Suites send hundreds of requests from one address; the protection suites turn these on.
+    MAILPROOF_RATE_LIMIT_CLIENT: 'off',
+    MAILPROOF_RATE_LIMIT_ISSUE_CLIENT: 'off',
+    MAILPROOF_RATE_LIMIT_EMAIL: 'off',
+    MAILPROOF_RATE_LIMIT_VERIFY_FAILURES: 'off',
+    MAILPROOF_AUTO_SUSPEND: 'off',
     ...options.env,
   });
   const clock = new FrozenClock(Date.now());

@@ -79,13 +79,16 @@ export async function apiRoutes(
   app.post<{ Body: { token: string } }>(
     '/v1/verify',
     {
+      onRequest: guards.client,
       preHandler: guards.verify,
       schema: {
         body: { type: 'object', required: ['token'], properties: { token: stringField } },
       },
     },
     async (request, reply) => {
-      const answer = verifyAnswer(await service.verifications.verify(request.body.token));
+      const outcome = await service.verifications.verify(request.body.token);
+      await guards.recordVerify(request, outcome);
+      const answer = verifyAnswer(outcome);
       if (answer.failure) throw answer.failure;
       return reply.code(200).send({ ...answer.body, verifiedAt: iso(answer.body.verifiedAt) });
     },
@@ -94,7 +97,8 @@ export async function apiRoutes(
   app.post<{ Body: { email: string } }>(
     '/v1/resend',
     {
-      preHandler: guards.resend,
+      onRequest: guards.client,
+      preHandler: guards.publicIssue,
       schema: {
         body: { type: 'object', required: ['email'], properties: { email: stringField } },
       },

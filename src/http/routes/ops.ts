@@ -5,11 +5,14 @@ import { HttpFailure } from '../failure.js';
 /** How long /readyz waits for the database before calling it down. */
 const READY_TIMEOUT_MS = 2000;
 
+/** Operations answer while the service sheds load: they are how operators see it. */
+const OPS = { shed: false };
+
 /** Operations: liveness, readiness, metrics and the JWKS. They are never suspended or shed. */
 export async function opsRoutes(app: FastifyInstance, { service }: { service: Service }) {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: OPS }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async () => {
+  app.get('/readyz', { config: OPS }, async () => {
     try {
       await withTimeout(service.store.ping(), READY_TIMEOUT_MS);
     } catch (cause) {
@@ -21,14 +24,14 @@ export async function opsRoutes(app: FastifyInstance, { service }: { service: Se
     return { status: 'ready' };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: OPS }, async (_request, reply) => {
     // As of the switch's last read, so the gauge is never stale at scrape time.
     service.metrics.suspended.set(service.suspendSwitch.reading().kind === 'suspended' ? 1 : 0);
     const body = await service.metrics.registry.metrics();
     return reply.type(service.metrics.registry.contentType).send(body);
   });
 
-  app.get('/.well-known/jwks.json', async (_request, reply) => {
+  app.get('/.well-known/jwks.json', { config: OPS }, async (_request, reply) => {
     // Public keys change only on rotation; a short cache spares verifiers a fetch per token.
     return reply.header('cache-control', 'public, max-age=300').send(service.jwks());
   });

@@ -17,6 +17,8 @@ import {
 } from '../views/index.js';
 
 const page = { page: true };
+/** Pages that render without the database stay up while it is down. */
+const pageWithoutDatabase = { page: true, database: false };
 const formField = (name: string) => ({
   type: 'object',
   properties: { [name]: { type: 'string' } },
@@ -35,13 +37,18 @@ export async function pageRoutes(
   const sendPage = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).type('text/html; charset=utf-8').send(body);
 
-  app.get('/', { config: page }, async (_request, reply) =>
+  app.get('/', { config: pageWithoutDatabase, onRequest: guards.client }, async (_request, reply) =>
     sendPage(reply, 200, renderSignupPage({ devInbox }, shell)),
   );
 
   app.post<{ Body: { email?: string } | undefined }>(
     '/signup',
-    { config: page, preHandler: guards.issue, schema: { body: formField('email') } },
+    {
+      config: page,
+      onRequest: guards.client,
+      preHandler: guards.publicIssue,
+      schema: { body: formField('email') },
+    },
     async (request, reply) => {
       const email = request.body?.email ?? '';
       try {
@@ -67,7 +74,11 @@ export async function pageRoutes(
 
   app.get<{ Querystring: { token?: string } }>(
     '/verify',
-    { config: page, schema: { querystring: formField('token') } },
+    {
+      config: pageWithoutDatabase,
+      onRequest: guards.client,
+      schema: { querystring: formField('token') },
+    },
     async (request, reply) => {
       const token = request.query.token;
       if (!token) throw new HttpFailure('invalid_token', 'the link has no token');
@@ -77,10 +88,17 @@ export async function pageRoutes(
 
   app.post<{ Body: { token?: string } | undefined }>(
     '/verify',
-    { config: page, preHandler: guards.verify, schema: { body: formField('token') } },
+    {
+      config: page,
+      onRequest: guards.client,
+      preHandler: guards.verify,
+      schema: { body: formField('token') },
+    },
     async (request, reply) => {
       const token = request.body?.token;
-      const answer = verifyAnswer(await verifyKeepingToken(service, token));
+      const outcome = await verifyKeepingToken(service, token);
+      await guards.recordVerify(request, outcome);
+      const answer = verifyAnswer(outcome);
       if (answer.failure) throw answer.failure;
       const model = { email: answer.body.email };
       return sendPage(
@@ -95,7 +113,12 @@ export async function pageRoutes(
 
   app.post<{ Body: { email?: string } | undefined }>(
     '/resend',
-    { config: page, preHandler: guards.resend, schema: { body: formField('email') } },
+    {
+      config: page,
+      onRequest: guards.client,
+      preHandler: guards.publicIssue,
+      schema: { body: formField('email') },
+    },
     async (request, reply) => {
       const email = request.body?.email ?? '';
       try {
@@ -114,8 +137,11 @@ export async function pageRoutes(
 
   const catcher = service.devCatcher;
   if (catcher) {
-    app.get('/dev/inbox', { config: page }, async (_request, reply) =>
-      sendPage(reply, 200, renderDevInboxPage({ mails: catcher.list().map(toDevMail) }, shell)),
+    app.get(
+      '/dev/inbox',
+      { config: pageWithoutDatabase, onRequest: guards.client },
+      async (_request, reply) =>
+        sendPage(reply, 200, renderDevInboxPage({ mails: catcher.list().map(toDevMail) }, shell)),
     );
   }
 }
