@@ -233,6 +233,20 @@ async function openDatabase(config: Config, logger: Logger): Promise<Store> {
   }
 }
 
+/**
+ * Creates, once, what a first start keeps in the data dir (API key, outbox key, jwt signing
+ * key) when the configuration does not supply it. `serve --workers` runs this in the
+ * primary before forking, so that the workers find one set instead of racing to make theirs.
+ */
+export async function prepareDataDir(config: Config, logger: Logger): Promise<void> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await resolveApiKey(config, logger);
+  await resolveOutboxKey(config);
+  if (config.strategy === 'jwt' && !config.signingKeys && !config.signingKeysFile) {
+    await loadKeyRing({ dataDir: config.dataDir, generateIfMissing: true, now: Date.now() });
+  }
+}
+
 async function resolveApiKey(config: Config, logger: Logger): Promise<string> {
   if (config.apiKey) return config.apiKey;
   const { value, created } = await dataDirSecret(config.dataDir, 'api-key', 'MAILPROOF_API_KEY');
