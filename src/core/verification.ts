@@ -82,7 +82,7 @@ export class Verifications {
   async issue(input: unknown): Promise<IssueResult> {
     const { email, subject, purpose } = parseIssueInput(input);
     const now = this.#clock.now();
-    const expiresAt = now + this.#ttlMs;
+    const expiresAt = this.#expiry(now);
     const verification: VerificationRecord = {
       id: this.#newId('vf'),
       email: email.address,
@@ -166,7 +166,7 @@ export class Verifications {
     const address = parseEmail(email);
     const pending = await this.#store.findPendingByEmail(address.key);
     const now = this.#clock.now();
-    const expiresAt = now + this.#ttlMs;
+    const expiresAt = this.#expiry(now);
     const verificationId = pending?.id ?? this.#newId('vf');
     const purpose = pending?.purpose ?? 'signup';
     const minted = await this.#strategy.mint({ verificationId, purpose, issuedAt: now, expiresAt });
@@ -232,6 +232,11 @@ export class Verifications {
       payload: this.#sealer.seal(payload),
       createdAt: this.#clock.now(),
     };
+  }
+
+  // Whole seconds, as a JWT's `exp` is: the record and the token then expire together.
+  #expiry(now: number): number {
+    return Math.floor((now + this.#ttlMs) / 1000) * 1000;
   }
 
   #newId(prefix: string): string {
