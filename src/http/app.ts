@@ -11,7 +11,7 @@ import { replyFailure, toFailure } from './reply-failure.js';
 import { apiRoutes } from './routes/api.js';
 import { opsRoutes } from './routes/ops.js';
 import { pageRoutes } from './routes/pages.js';
-import { type ShellOptions, stylesheet } from './views/index.js';
+import { FAVICON_PATH, favicon, type ShellOptions, stylesheet } from './views/index.js';
 
 /** The contract's body limit: larger bodies are 413 `payload_too_large`. */
 const BODY_LIMIT_BYTES = 16 * 1024;
@@ -148,6 +148,9 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
   });
 
   await registerLoadShedding(app, service);
+  app.get(FAVICON_PATH, { config: { shed: false } }, (_request, reply) =>
+    reply.header('cache-control', 'public, max-age=86400').type('image/svg+xml').send(favicon),
+  );
   app.get(STYLESHEET_PATH, { config: { shed: false } }, (_request, reply) =>
     reply
       .header('cache-control', 'public, max-age=31536000, immutable')

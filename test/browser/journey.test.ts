@@ -267,10 +267,8 @@ describe.skipIf(!haveChromium)('the newcomer in a browser', () => {
     await expectPage('Your email address is confirmed');
   });
 
-  // Known bug, reported: the pages name no icon, so Chromium asks for /favicon.ico on the
-  // first page and logs the 404 as a console error. When a favicon is served (or the shell
-  // links one), this starts failing: turn `it.fails` into `it`.
-  it.fails('gives the browser a favicon (no 404 for /favicon.ico in the console)', () => {
+  // Pages name their icon, so Chromium never asks for /favicon.ico and logs a 404.
+  it('gives the browser a favicon (no 404 for /favicon.ico in the console)', () => {
     expect(faviconProblems).toEqual([]);
   });
 });

@@ -28,3 +28,9 @@ export function icon(name: IconName, size = 24): SafeHtml {
 
 /** The product mark: an envelope on an accent tile; `.cut` strokes take the page colour. */
 export const logo: SafeHtml = html`<svg width="26" height="26" viewBox="0 0 26 26" aria-hidden="true" focusable="false"><rect width="26" height="26" rx="7" fill="currentColor"/><g class="cut" fill="none" stroke="#fff" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"><rect x="6" y="8" width="14" height="10" rx="1.8"/><path d="M6.5 9l6.5 4.5L19.5 9"/></g></svg>`;
+
+/** Where the app serves `favicon`; pages link it so browsers do not ask for /favicon.ico. */
+export const FAVICON_PATH = '/assets/icon.svg';
+
+/** The logo as a standalone SVG file, in the default accent colour. */
+export const favicon = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 26 26"><rect width="26" height="26" rx="7" fill="#1d4ed8"/><g fill="none" stroke="#fff" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"><rect x="6" y="8" width="14" height="10" rx="1.8"/><path d="M6.5 9l6.5 4.5L19.5 9"/></g></svg>`;

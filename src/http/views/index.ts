@@ -10,6 +10,7 @@ export {
   renderServerErrorPage,
   type ServerErrorPageModel,
 } from './error-pages.js';
+export { FAVICON_PATH, favicon } from './icons.js';
 export type { ShellOptions } from './layout.js';
 export { renderSignupPage, type SignupPageModel } from './signup-page.js';
 export { stylesheet } from './style.js';

@@ -3,7 +3,7 @@
  * the page's single `<h1>`, and a footer. Pages supply only what happened and what to do.
  */
 import { html, type SafeHtml } from '../../html.js';
-import { type IconName, icon, logo } from './icons.js';
+import { FAVICON_PATH, type IconName, icon, logo } from './icons.js';
 
 /** Deployment-wide presentation options, the same for every page. */
 export interface ShellOptions {
@@ -40,6 +40,7 @@ export function renderPage(content: PageContent, shell: ShellOptions = {}): stri
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="robots" content="noindex">
+<link rel="icon" href="${FAVICON_PATH}" type="image/svg+xml">
 <title>${content.heading} · ${productName}</title>
 <link rel="stylesheet" href="${stylesheetHref}">
 </head>
