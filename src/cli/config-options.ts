@@ -1,9 +1,21 @@
 import type { Command } from 'commander';
-import { type Config, loadConfig, type RawSettings, SETTINGS } from '../config.js';
+import { type Config, loadConfig, type RawSettings, SETTINGS, type SettingKey } from '../config.js';
 
-/** Adds a flag for every setting (`--port`, `--database-url`, ...) to a command. */
-export function withConfigOptions(command: Command): Command {
+/** The settings an admin command acts on: where the shared state lives. */
+export const STATE_SETTINGS: readonly SettingKey[] = [
+  'dataDir',
+  'databaseUrl',
+  'redisUrl',
+  'logLevel',
+];
+
+/**
+ * Adds a flag for each setting (`--port`, `--database-url`, ...) to a command: all of them,
+ * or only those it uses (the others are still read from the environment).
+ */
+export function withConfigOptions(command: Command, only?: readonly SettingKey[]): Command {
   for (const setting of SETTINGS) {
+    if (only && !only.includes(setting.key)) continue;
     command.option(`--${setting.flag} <value>`, `${setting.description} [${setting.env}]`);
   }
   return command;

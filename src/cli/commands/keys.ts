@@ -3,6 +3,9 @@ import { InvalidInputError } from '../../core/errors.js';
 import { generateKey, loadKeyRing, rotateKeys } from '../../keys/load-keys.js';
 import { configFrom, withConfigOptions } from '../config-options.js';
 
+/** The settings the key commands use. */
+const KEY_SETTINGS = ['dataDir', 'signingKeys', 'signingKeysFile'] as const;
+
 /** `mailproof keys generate | rotate | list`: signing keys of the jwt strategy. */
 export function keysCommand(program: Command): void {
   const keys = program.command('keys').description('manage the jwt signing keys');
@@ -23,6 +26,7 @@ export function keysCommand(program: Command): void {
         '--retire-after <seconds>',
         'retire the older keys this long from now (e.g. the token TTL)',
       ),
+    KEY_SETTINGS,
   ).action(async (options: { retireAfter?: string }, command: Command) => {
     const config = configFrom(command);
     const retireAfter = options.retireAfter === undefined ? undefined : Number(options.retireAfter);
@@ -42,22 +46,23 @@ export function keysCommand(program: Command): void {
       console.log(`key ${key.kid} retires at ${new Date(key.retiredAt!).toISOString()}`);
   });
 
-  withConfigOptions(keys.command('list').description('list the keys and which one signs')).action(
-    async (_options, command: Command) => {
-      const config = configFrom(command);
-      const ring = await loadKeyRing({
-        dataDir: config.dataDir,
-        keysEnv: config.signingKeys,
-        keysFile: config.signingKeysFile,
-        generateIfMissing: false,
-        now: Date.now(),
-      });
-      for (const key of ring.list()) {
-        const role = key.retired ? 'retired' : key.signing ? 'signing' : 'verifying';
-        console.log(
-          `${key.kid}  ${role.padEnd(9)}  created ${new Date(key.createdAt).toISOString()}`,
-        );
-      }
-    },
-  );
+  withConfigOptions(
+    keys.command('list').description('list the keys and which one signs'),
+    KEY_SETTINGS,
+  ).action(async (_options, command: Command) => {
+    const config = configFrom(command);
+    const ring = await loadKeyRing({
+      dataDir: config.dataDir,
+      keysEnv: config.signingKeys,
+      keysFile: config.signingKeysFile,
+      generateIfMissing: false,
+      now: Date.now(),
+    });
+    for (const key of ring.list()) {
+      const role = key.retired ? 'retired' : key.signing ? 'signing' : 'verifying';
+      console.log(
+        `${key.kid}  ${role.padEnd(9)}  created ${new Date(key.createdAt).toISOString()}`,
+      );
+    }
+  });
 }

@@ -6,6 +6,7 @@ import { configFrom, withConfigOptions } from '../config-options.js';
 export function migrateCommand(program: Command): void {
   withConfigOptions(
     program.command('migrate').description('apply pending database migrations and exit'),
+    ['dataDir', 'databaseUrl', 'logLevel'],
   ).action(async (_options, command: Command) => {
     const config = configFrom(command);
     const store = await openStore(config.databaseUrl, { migrate: false });

@@ -11,6 +11,7 @@ export function sendTestCommand(program: Command): void {
       .command('send-test')
       .argument('<email>', 'where to send the test mail')
       .description('check the SMTP settings by sending one test mail now'),
+    ['smtpUrl', 'mailFrom', 'productName'],
   ).action(async (email: string, _options, command: Command) => {
     const config = configFrom(command);
     if (!config.smtpUrl) {

@@ -7,7 +7,7 @@ import { SuspendSwitch } from '../../protection/suspend-switch.js';
 import { createLogger } from '../../service/logger.js';
 import { openSharedState } from '../../service/shared-state.js';
 import { openStore } from '../../store/open-store.js';
-import { configFrom, withConfigOptions } from '../config-options.js';
+import { configFrom, STATE_SETTINGS, withConfigOptions } from '../config-options.js';
 
 /**
  * Opens the shared state the running instances read (Redis when configured, else the
@@ -59,6 +59,7 @@ export function switchCommands(program: Command): void {
       .description('stop issuing and verifying on every instance (tokens stay valid)')
       .option('--reason <text>', 'why, shown to operators (the page stays general)')
       .option('--seconds <n>', 'lift by itself after this many seconds'),
+    STATE_SETTINGS,
   ).action(async (options: { reason?: string; seconds?: string }, command: Command) => {
     const seconds = options.seconds === undefined ? null : Number(options.seconds);
     if (seconds !== null && (!Number.isInteger(seconds) || seconds < 1)) {
@@ -72,6 +73,7 @@ export function switchCommands(program: Command): void {
 
   withConfigOptions(
     program.command('resume').description('resume issuing and verifying on every instance'),
+    STATE_SETTINGS,
   ).action(async (_options, command: Command) => {
     await withSwitch(configFrom(command), async (sw) => {
       await sw.resume();
@@ -81,6 +83,7 @@ export function switchCommands(program: Command): void {
 
   withConfigOptions(
     program.command('status').description('show the suspend switch and the outbox'),
+    STATE_SETTINGS,
   ).action(async (_options, command: Command) => {
     await withSwitch(configFrom(command), async (sw, depth) => {
       const state = await sw.read();
