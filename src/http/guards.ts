@@ -46,13 +46,15 @@ export function createGuards(options: GuardOptions): Guards {
     if (!decision.allowed) refuse(name, decision.retryAfterSeconds);
   };
 
-  const refuse = (name: LimitName, retryAfterSeconds: number): never => {
+  // `token`: the one posted, so the too-many-attempts page offers "Try again" with it.
+  const refuse = (name: LimitName, retryAfterSeconds: number, token?: string): never => {
     options.onRateLimited?.(name);
     throw new HttpFailure(
       'rate_limited',
       `too many requests; try again in ${retryAfterSeconds} s`,
       {
         retryAfterSeconds,
+        ...(token ? { token } : {}),
       },
     );
   };
@@ -97,7 +99,9 @@ export function createGuards(options: GuardOptions): Guards {
       notSuspended(request);
       if (enabled.verify_failures === null) return;
       const blocked = await rateLimits.isBlocked(request.ip);
-      if (!blocked.allowed) refuse('verify_failures', blocked.retryAfterSeconds);
+      if (!blocked.allowed) {
+        refuse('verify_failures', blocked.retryAfterSeconds, tokenOf(request.body));
+      }
     },
     recordVerify: async (request, outcome) => {
       if (outcome.status === 'verified' || outcome.status === 'already_verified') return;

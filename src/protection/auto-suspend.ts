@@ -59,9 +59,11 @@ export class AutoSuspend {
     try {
       const trigger = await this.#detector.evaluate();
       if (!trigger) return null;
-      const reading = this.#switch.reading();
-      // An operator's suspension (no end, or not automatic) is theirs to lift.
-      if (reading.kind === 'suspended' && !reading.suspension.auto) return null;
+      // An operator's suspension (no end, or not automatic) is theirs to lift. Read afresh, not
+      // the cached reading: that is up to a refresh old, and an operator may have suspended on
+      // another instance meanwhile. A state that cannot be read throws here: nothing is written.
+      const current = await this.#switch.read();
+      if (current.suspended && !current.auto) return null;
       await this.#switch.suspend({
         reason: trigger.reason,
         seconds: this.#detector.suspendSeconds,
