@@ -1,3 +1,4 @@
+import { MailproofError, UnavailableError } from '../core/errors.js';
 import type { Clock, Suspension, SuspensionState } from '../core/ports.js';
 
 /** Not suspended. */
@@ -90,7 +91,7 @@ export class SuspendSwitch {
   async read(): Promise<Suspension> {
     await this.refresh();
     const reading = this.reading();
-    if (reading.kind === 'unknown') return this.#state.read();
+    if (reading.kind === 'unknown') return this.#shared(() => this.#state.read());
     return reading.kind === 'open' ? OPEN : reading.suspension;
   }
 
@@ -108,14 +109,24 @@ export class SuspendSwitch {
       auto: options.auto ?? false,
       since: now,
     };
-    await this.#state.write(suspension);
+    await this.#shared(() => this.#state.write(suspension));
     this.#current = suspension;
     return suspension;
   }
 
   /** Lifts the suspension everywhere. */
   async resume(): Promise<void> {
-    await this.#state.write(OPEN);
+    await this.#shared(() => this.#state.write(OPEN));
     this.#current = OPEN;
+  }
+
+  /** Runs an operation on the shared state; its failure is a dependency being down. */
+  async #shared<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof MailproofError) throw error;
+      throw new UnavailableError('the shared suspend switch cannot be reached', { cause: error });
+    }
   }
 }
