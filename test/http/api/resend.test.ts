@@ -144,7 +144,6 @@ describe.each(storeKinds)('POST /v1/resend on $name', (kind) => {
       expect(res.statusCode).toBe(202);
     });
 
-    it.todo('429 rate_limited with Retry-After past the per-email limit');
-    it.todo('429 rate_limited with Retry-After past the per-client limit');
+    // The 429s of resend are proven with limits on, in test/protection-http/rate-limits.test.ts.
   });
 });
