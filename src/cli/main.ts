@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { MailproofError } from '../core/errors.js';
+import { benchCommand } from './commands/bench.js';
 import { keysCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
 import { sendTestCommand } from './commands/send-test.js';
@@ -16,6 +17,7 @@ migrateCommand(program);
 keysCommand(program);
 switchCommands(program);
 sendTestCommand(program);
+benchCommand(program);
 
 try {
   await program.parseAsync();
