@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Service } from '../service/service.js';
 import { ANSWERS } from './answers.js';
@@ -11,40 +10,13 @@ import { replyFailure, toFailure } from './reply-failure.js';
 import { apiRoutes } from './routes/api.js';
 import { opsRoutes } from './routes/ops.js';
 import { pageRoutes } from './routes/pages.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 import { FAVICON_PATH, favicon, type ShellOptions, stylesheet } from './views/index.js';
 
 /** The contract's body limit: larger bodies are 413 `payload_too_large`. */
 const BODY_LIMIT_BYTES = 16 * 1024;
 const STYLESHEET_HASH = createHash('sha256').update(stylesheet).digest('hex').slice(0, 12);
 const STYLESHEET_PATH = `/assets/style.${STYLESHEET_HASH}.css`;
-
-/** The Content-Security-Policy of every answer: pages need their own stylesheet and forms only. */
-const CSP_DIRECTIVES = {
-  defaultSrc: ["'none'"],
-  styleSrc: ["'self'"],
-  imgSrc: ["'self'", 'data:'],
-  formAction: ["'self'"],
-  frameAncestors: ["'none'"],
-  objectSrc: ["'none'"],
-  baseUri: ["'none'"],
-};
-
-/**
- * The security headers helmet sets, for the answers Fastify gives before any hook runs (a
- * URL it cannot decode, a path parameter over its length limit).
- */
-const FALLBACK_HEADERS: Record<string, string> = {
-  'content-security-policy': Object.entries(CSP_DIRECTIVES)
-    .map(
-      ([name, values]) =>
-        `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${values.join(' ')}`,
-    )
-    .join(';'),
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-};
 
 /**
  * Builds the Fastify app over a service: security headers, body parsing, the API, the
@@ -78,7 +50,7 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
           ? // No id, token or name is that long: whatever it names does not exist.
             new HttpFailure('not_found', 'no such route or resource')
           : new HttpFailure('invalid_request', 'the URL is malformed');
-      reply.headers(FALLBACK_HEADERS);
+      reply.headers(SECURITY_HEADERS);
       service.metrics.httpRequests.inc({
         method: request.method,
         route: 'unmatched',
@@ -88,15 +60,13 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
     },
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginEmbedderPolicy: false,
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
+    done();
   });
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
 
-  // After helmet's hooks, so the refusal carries the security headers of every answer.
+  // After the security headers' hook, so the refusal carries them too.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -109,19 +79,15 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
     });
   });
 
-  app.addHook('onSend', async (request, reply) => {
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
     service.metrics.httpRequests.inc({
       method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
+      route,
       status: String(reply.statusCode),
     });
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    service.metrics.httpDuration.observe(
-      { route: request.routeOptions.url ?? 'unmatched' },
-      reply.elapsedTime / 1000,
-    );
+    service.metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => {

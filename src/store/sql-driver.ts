@@ -36,6 +36,13 @@ export interface SqlDriver extends SqlExecutor {
    */
   readonly skipLocked: RawSql;
   /**
+   * Whether `consumeToken` looks the token up before trying the single-use update. Where a
+   * read is much cheaper than a write attempt (SQLite: no write lock taken), replayed and
+   * unknown tokens, the bulk of an attack, then cost one read; where every statement is a
+   * network round trip (PostgreSQL), the first use should stay a single statement.
+   */
+  readonly readBeforeConsume: boolean;
+  /**
    * Runs `fn` in one transaction: committed when it resolves, rolled back when it rejects.
    * Its statements must go through `tx`, never through the driver itself.
    */

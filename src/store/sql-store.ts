@@ -115,6 +115,10 @@ export class SqlStore implements Store {
   }
 
   async consumeToken(key: string, now: number): Promise<ConsumeResult> {
+    if (this.#driver.readBeforeConsume) {
+      const found = await this.#classify(key, now);
+      if (found !== 'pending') return found;
+    }
     const [verified] = await this.#driver.all<VerificationRow>(
       sql`UPDATE verifications SET status = 'verified', verified_at = ${now}
           WHERE id = (SELECT verification_id FROM tokens WHERE key = ${key} AND expires_at > ${now})
@@ -122,7 +126,14 @@ export class SqlStore implements Store {
           RETURNING *`,
     );
     if (verified) return { kind: 'verified', verification: toVerification(verified) };
+    const found = await this.#classify(key, now);
+    // Pending and unexpired: the token was committed between the two statements. A status
+    // never returns to pending, so the second try settles it.
+    return found === 'pending' ? this.consumeToken(key, now) : found;
+  }
 
+  /** What a token is, read without writing: its outcome, or `pending` if it can be used. */
+  async #classify(key: string, now: number): Promise<ConsumeResult | 'pending'> {
     const [row] = await this.#driver.all<VerificationRow & { token_expires_at: number }>(
       sql`SELECT v.*, t.expires_at AS token_expires_at
           FROM tokens t JOIN verifications v ON v.id = t.verification_id
@@ -134,9 +145,7 @@ export class SqlStore implements Store {
     if (row.token_expires_at <= now) return { kind: 'expired', verification };
     if (verification.status === 'revoked') return { kind: 'revoked', verification };
     if (verification.status === 'verified') return { kind: 'already_verified', verification };
-    // Pending and unexpired: the token was committed between the two statements. A status
-    // never returns to pending, so the second try settles it.
-    return this.consumeToken(key, now);
+    return 'pending';
   }
 
   async revoke(id: string, now: number): Promise<boolean> {

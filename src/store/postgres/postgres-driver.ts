@@ -32,6 +32,7 @@ const ignore = () => {};
 /** `SqlDriver` over a `pg` pool. */
 export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres';
+  readonly readBeforeConsume = false;
   readonly skipLocked = new RawSql(' FOR UPDATE SKIP LOCKED');
   readonly #pool: pg.Pool;
 

@@ -23,6 +23,8 @@ export interface SqliteDriverOptions {
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite';
   // One writer at a time per file: a claiming UPDATE holds the database until it ends.
+  readonly readBeforeConsume = true;
+  readonly #byCallSite = new WeakMap<readonly string[], Database.Statement>();
   readonly skipLocked = new RawSql('');
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
@@ -117,12 +119,18 @@ export class SqliteDriver implements SqlDriver {
   }
 
   #prepare(query: SqlQuery): { statement: Database.Statement; params: unknown[] } {
+    // A call site's template strings are one object for the life of the process: with no raw
+    // fragment in it, the compiled statement can be found without rebuilding its text.
+    const cacheable = !query.values.some((value) => value instanceof RawSql);
+    const cached = cacheable ? this.#byCallSite.get(query.strings) : undefined;
+    if (cached) return { statement: cached, params: query.values as unknown[] };
     const { text, params } = compileSql(query, () => '?');
     let statement = this.#statements.get(text);
     if (!statement) {
       statement = this.#db.prepare(text);
       this.#statements.set(text, statement);
     }
+    if (cacheable) this.#byCallSite.set(query.strings, statement);
     return { statement, params };
   }
 }
