@@ -16,7 +16,7 @@ import {
 } from '../http/api/helpers.js';
 import { metricValue, scrape } from '../protection-http/support.js';
 import { openTestService, type TestService } from '../support/service.js';
-import { storeKinds } from '../support/stores.js';
+import { onSqliteOnly, storeKinds } from '../support/stores.js';
 
 /** A port that was free a moment ago, with nothing listening on it now. */
 async function stoppedCatcherPort(): Promise<number> {
@@ -99,7 +99,7 @@ describe.each(storeKinds)('SMTP server down on $name', (kind) => {
   });
 
   // Real time (worker polls) costs seconds; the frozen-clock test above covers both stores.
-  it.runIf(kind.name === 'sqlite')(
+  onSqliteOnly(kind)(
     'with the worker running on real time: the backlog drains by itself once the server is back',
     async () => {
       const port = await stoppedCatcherPort();

@@ -18,7 +18,7 @@ import {
 import { redisAvailable } from '../protection/support/redis.js';
 import { strategyNames } from '../support/lifecycle.js';
 import { openTestService, type TestService } from '../support/service.js';
-import { storeKinds } from '../support/stores.js';
+import { onSqliteOnly, storeKinds } from '../support/stores.js';
 import {
   adminState,
   auth,
@@ -179,41 +179,36 @@ describe.each(storeKinds)('automatic suspension on $name', (kind) => {
   });
 
   // The detector never touches the database: the signals below run on SQLite only.
-  it.runIf(kind.name === 'sqlite')(
-    'a spray of distinct recipients triggers on its own signal',
-    async () => {
-      t = await openTestService({
-        kind,
-        strategy: 'opaque',
-        env: { MAILPROOF_AUTO_SUSPEND: '1000,1000,50' },
-        startWorker: false,
-      });
-      const { app } = t;
-      const start = performance.now();
-      const statuses = await Promise.all(
-        Array.from({ length: 60 }, () =>
-          issue(app, uniqueEmail('spray')).then((r) => r.statusCode),
-        ),
-      );
-      expect(statuses.every((s) => s === 202)).toBe(true);
-      const ms = await waitUntil(3000, async () => (await stateOf(app)).suspended, 20);
-      console.info(
-        `[${kind.name}] 60 distinct recipients: suspended ${ms} ms after the spray (${Math.round(performance.now() - start)} ms in all)`,
-      );
-      const state = await stateOf(app);
-      expect(state.auto).toBe(true);
-      expect(state.reason).toMatch(/^automatic: \d+ distinct recipients in 60 s \(threshold 50\)$/);
-      const metrics = await scrape(app);
-      expect(
-        metricValue(metrics, 'mailproof_auto_suspensions_total', { signal: 'distinct_recipients' }),
-      ).toBe(1);
-      expect(
-        metricValue(metrics, 'mailproof_auto_suspensions_total', { signal: 'issued' }),
-      ).toBeUndefined();
-    },
-  );
+  onSqliteOnly(kind)('a spray of distinct recipients triggers on its own signal', async () => {
+    t = await openTestService({
+      kind,
+      strategy: 'opaque',
+      env: { MAILPROOF_AUTO_SUSPEND: '1000,1000,50' },
+      startWorker: false,
+    });
+    const { app } = t;
+    const start = performance.now();
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, () => issue(app, uniqueEmail('spray')).then((r) => r.statusCode)),
+    );
+    expect(statuses.every((s) => s === 202)).toBe(true);
+    const ms = await waitUntil(3000, async () => (await stateOf(app)).suspended, 20);
+    console.info(
+      `[${kind.name}] 60 distinct recipients: suspended ${ms} ms after the spray (${Math.round(performance.now() - start)} ms in all)`,
+    );
+    const state = await stateOf(app);
+    expect(state.auto).toBe(true);
+    expect(state.reason).toMatch(/^automatic: \d+ distinct recipients in 60 s \(threshold 50\)$/);
+    const metrics = await scrape(app);
+    expect(
+      metricValue(metrics, 'mailproof_auto_suspensions_total', { signal: 'distinct_recipients' }),
+    ).toBe(1);
+    expect(
+      metricValue(metrics, 'mailproof_auto_suspensions_total', { signal: 'issued' }),
+    ).toBeUndefined();
+  });
 
-  it.runIf(kind.name === 'sqlite')(
+  onSqliteOnly(kind)(
     'a burst of mail requests for one address (public resend) triggers on the issued signal, and an operator suspension is never overwritten',
     async () => {
       t = await openTestService({

@@ -9,7 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectError, expectPage } from '../http/api/helpers.js';
 import { openTestService, type TestService } from '../support/service.js';
-import { storeKinds } from '../support/stores.js';
+import { onSqliteOnly, storeKinds } from '../support/stores.js';
 import {
   blockEventLoop,
   call,
@@ -104,7 +104,7 @@ describe.each(storeKinds)('load shedding on $name', (kind) => {
   });
 
   // These two wait on under-pressure's sampling, whatever the database: SQLite only.
-  it.runIf(kind.name === 'sqlite')(
+  onSqliteOnly(kind)(
     'never sheds with the default limit (1000 ms) for a few hundred ms of blocking',
     async () => {
       t = await openTestService({ kind, strategy: 'opaque', startWorker: false });
@@ -116,7 +116,7 @@ describe.each(storeKinds)('load shedding on $name', (kind) => {
     },
   );
 
-  it.runIf(kind.name === 'sqlite')(
+  onSqliteOnly(kind)(
     'sheds past MAILPROOF_MAX_HEAP_MB too (reason heapUsedBytes), ops still answering',
     async () => {
       t = await openTestService({

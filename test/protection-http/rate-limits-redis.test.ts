@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectError, uniqueEmail } from '../http/api/helpers.js';
 import { faultyProxy, redisAvailable } from '../protection/support/redis.js';
-import { storeKinds } from '../support/stores.js';
+import { onSqliteOnly, storeKinds } from '../support/stores.js';
 import {
   type Cluster,
   call,
@@ -87,7 +87,7 @@ describe.skipIf(!redisUp).each(storeKinds)('rate limits shared through Redis on 
   });
 
   // Redis faults play out the same over either database: SQLite only, to keep the run short.
-  it.runIf(kind.name === 'sqlite')(
+  onSqliteOnly(kind)(
     'Redis cut at runtime: every request answers within 1 s, never 500; the client limit holds per instance; issuing fails closed; all comes back after',
     async () => {
       proxy = await faultyProxy();
@@ -172,7 +172,7 @@ describe.skipIf(!redisUp).each(storeKinds)('rate limits shared through Redis on 
     },
   );
 
-  it.runIf(kind.name === 'sqlite')(
+  onSqliteOnly(kind)(
     'Redis frozen (connected, silent): answers come within 1 s, never 500',
     async () => {
       proxy = await faultyProxy();

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { it } from 'vitest';
 import type { Store } from '../../src/core/ports.js';
 import { openPostgresStore } from '../../src/store/postgres/open-postgres-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
@@ -76,3 +77,12 @@ const postgres: StoreKind = {
  * `CI=true`: `postgresAvailable` fails the run rather than skipping).
  */
 export const storeKinds: StoreKind[] = (await postgresAvailable()) ? [sqlite, postgres] : [sqlite];
+
+/**
+ * `it` on SQLite, nothing elsewhere: for a test inside a per-store suite whose subject does
+ * not depend on the store (timers, Redis, SMTP), run once to save time rather than reported
+ * as skipped on the others.
+ */
+export function onSqliteOnly(kind: StoreKind): typeof it {
+  return kind.name === 'sqlite' ? it : ((() => {}) as unknown as typeof it);
+}
