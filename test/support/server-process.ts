@@ -23,27 +23,46 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
-/** A `mailproof serve` child process listening on a loopback port. */
-export interface ServerProcess {
-  /** `http://127.0.0.1:PORT`, also the public URL of mailed links. */
+/** A running `mailproof serve` child process on a loopback port. */
+export interface ServeProcess {
+  /** `http://127.0.0.1:PORT`, also the public URL of mailed links unless the env says otherwise. */
   url: string;
   port: number;
-  apiKey: string;
-  /** `{ authorization: 'Bearer …' }` for the management API. */
-  auth: { authorization: string };
-  dataDir: string;
-  databaseUrl: string;
   process: ChildProcess;
   /** Sends `signal` (and SIGKILL if it has not exited after `timeoutMs`); resolves with the exit code. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
-  /** The exit code once the process has exited, else undefined. */
+  /** The exit code once the process has exited. */
   exited(): Promise<number | null>;
-  /** Every log line so far. */
+  /** Every log line so far (every process of a cluster writes to the same stdout). */
   logs(): LogLine[];
   /** Everything written to stderr so far. */
   stderr(): string;
   /** The first log line (so far or to come) that matches; rejects after `timeoutMs`. */
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+}
+
+/** How to start `mailproof serve`, with the environment in the caller's hands. */
+export interface StartServeOptions {
+  /** After `serve`, e.g. `['--workers', '2']`. */
+  args?: string[];
+  /** The environment besides PORT and HOST, which are set here. */
+  env: Record<string, string | undefined>;
+  /** How long to wait for it to start. Default 30 s. */
+  startTimeoutMs?: number;
+  /**
+   * How to tell it started: its "mailproof listening on" line (default), or `/healthz`
+   * answering 200, for a log level that hides info lines.
+   */
+  readyBy?: 'log' | 'healthz';
+}
+
+/** A server started by `startServer`: one instance with the e2e defaults. */
+export interface ServerProcess extends ServeProcess {
+  apiKey: string;
+  /** `{ authorization: 'Bearer …' }` for the management API. */
+  auth: { authorization: string };
+  dataDir: string;
+  databaseUrl: string;
 }
 
 export interface StartServerOptions {
@@ -94,52 +113,78 @@ export function childEnv(extra: Record<string, string | undefined>): NodeJS.Proc
 }
 
 /**
- * Starts the real CLI, `mailproof serve`, as a child process on a free loopback port and
- * resolves once it logs that it listens. Rejects, with its output, when it exits first.
+ * Starts one instance of the real CLI with the e2e defaults (its own data dir, API key,
+ * strategy, database) and resolves once it logs that it listens.
  */
 export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'mailproof-e2e-')));
+  const apiKey = options.apiKey ?? SERVER_API_KEY;
   try {
-    // The port is free when picked but could be taken before the child binds it: retry then.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await startOnce(options, dataDir, ownDataDir);
-      } catch (error) {
-        if (attempt < 3 && String(error).includes('EADDRINUSE')) continue;
-        throw error;
-      }
-    }
+    const serve = await startServe({
+      env: {
+        MAILPROOF_DATA_DIR: dataDir,
+        MAILPROOF_DATABASE_URL: options.databaseUrl,
+        MAILPROOF_STRATEGY: options.strategy ?? 'opaque',
+        MAILPROOF_API_KEY: apiKey,
+        MAILPROOF_SMTP_URL: options.smtpUrl,
+        ...options.env,
+      },
+      startTimeoutMs: options.startTimeoutMs ?? 20_000,
+    });
+    return {
+      ...serve,
+      apiKey,
+      auth: { authorization: `Bearer ${apiKey}` },
+      dataDir,
+      databaseUrl: options.databaseUrl,
+      async stop(signal, timeoutMs) {
+        const code = await serve.stop(signal, timeoutMs);
+        if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
+        return code;
+      },
+    };
   } catch (error) {
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
 }
 
-async function startOnce(
-  options: StartServerOptions,
-  dataDir: string,
-  ownDataDir: boolean,
-): Promise<ServerProcess> {
+/**
+ * Starts `mailproof serve ARGS` as a child process on a free loopback port and resolves
+ * once it started (for a cluster: the primary, once every worker listens). Rejects, with
+ * its output, when it exits first.
+ */
+export async function startServe(options: StartServeOptions): Promise<ServeProcess> {
+  // The port is free when picked but could be taken before the child binds it: retry then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt < 3 && String(error).includes('EADDRINUSE')) continue;
+      throw error;
+    }
+  }
+}
+
+async function startOnce(options: StartServeOptions): Promise<ServeProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const apiKey = options.apiKey ?? SERVER_API_KEY;
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'serve'], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: childEnv({
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      MAILPROOF_PUBLIC_URL: url,
-      MAILPROOF_DATA_DIR: dataDir,
-      MAILPROOF_DATABASE_URL: options.databaseUrl,
-      MAILPROOF_STRATEGY: options.strategy ?? 'opaque',
-      MAILPROOF_API_KEY: apiKey,
-      MAILPROOF_SMTP_URL: options.smtpUrl,
-      MAILPROOF_LOG_LEVEL: 'info',
-      ...options.env,
-    }),
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI_ENTRY, 'serve', ...(options.args ?? [])],
+    {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: childEnv({
+        MAILPROOF_LOG_LEVEL: 'info',
+        MAILPROOF_PUBLIC_URL: url,
+        ...options.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+      }),
+    },
+  );
   running.add(child);
 
   const lines: LogLine[] = [];
@@ -200,10 +245,14 @@ async function startOnce(
     });
   };
 
-  const listening = waitForLog(
-    (line) => typeof line.msg === 'string' && line.msg.includes('mailproof listening on'),
-    options.startTimeoutMs ?? 20_000,
-  );
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const listening =
+    options.readyBy === 'healthz'
+      ? healthy(url, startTimeoutMs)
+      : waitForLog(
+          (line) => typeof line.msg === 'string' && line.msg.includes('mailproof listening on'),
+          startTimeoutMs,
+        );
   const started = await Promise.race([
     listening.then(() => 'listening' as const),
     exit.then((code) => ({ code })),
@@ -221,25 +270,34 @@ async function startOnce(
   return {
     url,
     port,
-    apiKey,
-    auth: { authorization: `Bearer ${apiKey}` },
-    dataDir,
-    databaseUrl: options.databaseUrl,
     process: child,
     logs: () => [...lines],
     stderr: () => stderr,
     waitForLog,
     exited: () => exit,
-    stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000) {
+    stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) {
       stopped ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
         const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
         const code = await exit;
         clearTimeout(timer);
-        if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
         return code;
       })();
       return stopped;
     },
   };
+}
+
+/** Resolves once `url`/healthz answers 200; rejects after `timeoutMs`. */
+async function healthy(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`${url}/healthz`).then(
+      (response) => response.status === 200,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url}/healthz did not answer 200 within ${timeoutMs} ms`);
 }
