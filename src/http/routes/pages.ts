@@ -37,18 +37,21 @@ export async function pageRoutes(
   const sendPage = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).type('text/html; charset=utf-8').send(body);
 
+  // Sign-up and resend: anyone may post an address, so both carry the public issue limits.
+  const emailForm = {
+    config: page,
+    onRequest: guards.client,
+    preHandler: guards.publicIssue,
+    schema: { body: formField('email') },
+  };
+
   app.get('/', { config: pageWithoutDatabase, onRequest: guards.client }, async (_request, reply) =>
     sendPage(reply, 200, renderSignupPage({ devInbox }, shell)),
   );
 
   app.post<{ Body: { email?: string } | undefined }>(
     '/signup',
-    {
-      config: page,
-      onRequest: guards.client,
-      preHandler: guards.publicIssue,
-      schema: { body: formField('email') },
-    },
+    emailForm,
     async (request, reply) => {
       const email = request.body?.email ?? '';
       try {
@@ -113,12 +116,7 @@ export async function pageRoutes(
 
   app.post<{ Body: { email?: string } | undefined }>(
     '/resend',
-    {
-      config: page,
-      onRequest: guards.client,
-      preHandler: guards.publicIssue,
-      schema: { body: formField('email') },
-    },
+    emailForm,
     async (request, reply) => {
       const email = request.body?.email ?? '';
       try {
