@@ -49,7 +49,10 @@ export const RATE_LIMIT_DEFAULTS: RateLimitSettings = {
  *
  * Failing open (no limit at all) would hand an attacker who can disturb Redis unlimited
  * mails and guesses. Failing closed would turn a Redis outage into a full outage: every
- * sign-up and every verification refused, although the database still works.
+ * sign-up and every verification refused, although the database still works. (The suspend
+ * switch, when it lives in Redis, does fail closed by design: an outage longer than its
+ * refresh interval then answers 503 for issue and verify; these limits keep no request
+ * waiting on Redis meanwhile.)
  */
 export const STORE_FAILURE_POLICY: Readonly<
   Record<LimitName, { mode: 'per_instance'; why: string }>
@@ -60,11 +63,11 @@ export const STORE_FAILURE_POLICY: Readonly<
   },
   issue_client: {
     mode: 'per_instance',
-    why: 'sign-ups keep working; one address still cannot send more than the limit per instance',
+    why: 'no request waits on Redis, and one address still cannot exceed the limit per instance',
   },
   email: {
     mode: 'per_instance',
-    why: 'mail bombing stays bounded (N instances: N times the limit) without refusing sign-ups',
+    why: 'mail bombing stays bounded (N instances: N times the limit) without a hard dependency',
   },
   verify_failures: {
     mode: 'per_instance',
