@@ -80,13 +80,12 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
   });
 
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    service.metrics.httpRequests.inc({
-      method: request.method,
-      route,
-      status: String(reply.statusCode),
-    });
-    service.metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+    service.metrics.observeRequest(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     done();
   });
 
@@ -124,7 +123,7 @@ export async function buildApp(service: Service): Promise<FastifyInstance> {
       .send(stylesheet),
   );
   await app.register(opsRoutes, { service });
-  await app.register(apiRoutes, { service, guards });
+  await app.register(apiRoutes, { service, guards, shell });
   await app.register(pageRoutes, { service, guards, shell });
   return app;
 }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Random } from '../ports.js';
+import { sha256Base64url } from '../sha256.js';
 import type { MintedToken, TokenCheck, TokenStrategy } from './strategy.js';
 
 /** 256 bits: the token's only protection is that it cannot be guessed. */
@@ -45,5 +45,5 @@ export class OpaqueStrategy implements TokenStrategy {
 
 /** The store's key for an opaque token: SHA-256, base64url. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return sha256Base64url(token);
 }

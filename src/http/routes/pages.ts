@@ -4,6 +4,7 @@ import type { CaughtMail } from '../../mail/dev-catcher.js';
 import type { Service } from '../../service/service.js';
 import { HttpFailure } from '../failure.js';
 import type { Guards } from '../guards.js';
+import { replyFailure } from '../reply-failure.js';
 import { verifyAnswer } from '../verify-answer.js';
 import {
   type DevMail,
@@ -102,7 +103,7 @@ export async function pageRoutes(
       const outcome = await verifyKeepingToken(service, token);
       await guards.recordVerify(request, outcome);
       const answer = verifyAnswer(outcome);
-      if (answer.failure) throw answer.failure;
+      if (answer.failure) return replyFailure(request, reply, answer.failure, shell);
       const model = { email: answer.body.email };
       return sendPage(
         reply,
