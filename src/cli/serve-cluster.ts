@@ -2,7 +2,6 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ConfigError, MailproofError } from '../core/errors.js';
-import { connectRedis } from '../protection/redis.js';
 import { prepareDataDir } from '../service/service.js';
 import { openStore } from '../store/open-store.js';
 
@@ -238,6 +237,7 @@ async function checkDependencies(config: Config, logger: Logger): Promise<void> 
     }
   }
   if (config.redisUrl) {
+    const { connectRedis } = await import('../protection/redis.js');
     const redis = await connectRedis(config.redisUrl, {
       logger: logger.child({ component: 'redis' }),
     });

@@ -14,7 +14,7 @@ import { ApiKeyCheck } from '../http/api-key.js';
 import { Metrics } from '../http/metrics.js';
 import { loadKeyRing } from '../keys/load-keys.js';
 import { loadBranding } from '../mail/branding.js';
-import { DevCatcher } from '../mail/dev-catcher.js';
+import type { DevCatcher } from '../mail/dev-catcher.js';
 import { OutboxWorker } from '../mail/outbox-worker.js';
 import { SmtpMailer } from '../mail/smtp-mailer.js';
 import { createVerificationRenderer } from '../mail/templates.js';
@@ -90,6 +90,8 @@ export async function openService(config: Config, options: OpenServiceOptions): 
     if (config.smtpUrl) {
       mailer = new SmtpMailer({ url: config.smtpUrl, from: config.mailFrom });
     } else {
+      // Development only, and its SMTP server and MIME parser weigh about 40 MB: loaded here.
+      const { DevCatcher } = await import('../mail/dev-catcher.js');
       devCatcher = new DevCatcher({ clock });
       await devCatcher.start();
       closers.push(() => devCatcher?.stop());

@@ -2,8 +2,6 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Store, SuspensionState } from '../core/ports.js';
-import { connectRedis } from '../protection/redis.js';
-import { RedisSuspensionState } from '../protection/redis-suspension-state.js';
 
 /** The state every instance shares: in Redis when configured, else in the database. */
 export interface SharedState {
@@ -30,6 +28,11 @@ export async function openSharedState(
       close: async () => {},
     };
   }
+  // Loaded only when configured: the Redis client's modules are about 25 MB of memory.
+  const [{ connectRedis }, { RedisSuspensionState }] = await Promise.all([
+    import('../protection/redis.js'),
+    import('../protection/redis-suspension-state.js'),
+  ]);
   const redis = await connectRedis(config.redisUrl, {
     logger: logger.child({ component: 'redis' }),
   });

@@ -1,7 +1,7 @@
 import { ConfigError } from '../core/errors.js';
-import { openPostgresStore, type PostgresStoreOptions } from './postgres/open-postgres-store.js';
+import type { PostgresStoreOptions } from './postgres/open-postgres-store.js';
 import type { SqlStore } from './sql-store.js';
-import { openSqliteStore, type SqliteStoreOptions } from './sqlite/open-sqlite-store.js';
+import type { SqliteStoreOptions } from './sqlite/open-sqlite-store.js';
 
 /** Tuning for whichever database the URL names; each takes the options that concern it. */
 export type OpenStoreOptions = Omit<PostgresStoreOptions, 'url'> & Omit<SqliteStoreOptions, 'path'>;
@@ -10,7 +10,8 @@ const VARIABLE = 'MAILPROOF_DATABASE_URL';
 
 /**
  * Opens the store `databaseUrl` names, migrated: `sqlite:PATH` (`sqlite:///abs/path` also
- * reads as a path) or `postgres://` / `postgresql://`.
+ * reads as a path) or `postgres://` / `postgresql://`. Only the named database's driver is
+ * loaded: the other one's modules would cost every process about 15 MB of memory.
  */
 export async function openStore(
   databaseUrl: string,
@@ -21,10 +22,12 @@ export async function openStore(
     const path = databaseUrl.slice('sqlite:'.length).replace(/^\/\//, '');
     if (path === '')
       throw new ConfigError(VARIABLE, 'sqlite: needs a file path, as in sqlite:data/mailproof.db');
+    const { openSqliteStore } = await import('./sqlite/open-sqlite-store.js');
     return openSqliteStore({ path, busyTimeoutMs, migrate: options.migrate });
   }
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
     if (!URL.canParse(databaseUrl)) throw new ConfigError(VARIABLE, 'not a valid PostgreSQL URL');
+    const { openPostgresStore } = await import('./postgres/open-postgres-store.js');
     return openPostgresStore({ ...postgresOptions, url: databaseUrl });
   }
   throw new ConfigError(VARIABLE, 'expected sqlite:PATH, postgres:// or postgresql://');
