@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pinServer } from './cpu-pinning.js';
 import type { ServerOp, ServerStats } from './server.js';
 
 /** The project root: servers run from here, as `npm start` would. */
@@ -74,6 +75,8 @@ export class ServerChild {
         fail(new Error(`${options.kind} server exited (code ${code}) before listening`));
       });
     });
+    // Pinned once listening: the start-up (module loading, migrations) may use every core.
+    pinServer(child.pid);
     return new ServerChild(child, port, exited);
   }
 

@@ -57,6 +57,9 @@ export interface HttpSettings {
 export type ScenarioName =
   | 'hello GET'
   | 'hello POST'
+  | 'floor: refusal'
+  | 'floor: Ed25519 verify'
+  | 'floor: SQLite write'
   | 'issue'
   | 'verify first use'
   | 'verify replay'
@@ -309,7 +312,10 @@ async function memory(
   };
 }
 
-/** The ceiling: bare Fastify, GET and POST with a token-sized JSON body. */
+/**
+ * The ceiling, bare Fastify GET and POST with a token-sized JSON body, and the floors: bare
+ * Fastify doing only what a scenario cannot avoid (see bench/server.ts).
+ */
 async function benchHello(settings: HttpSettings, results: HttpResults, log: (l: string) => void) {
   log('http: hello');
   const server = await ServerChild.start({ kind: 'hello' });
@@ -317,24 +323,43 @@ async function benchHello(settings: HttpSettings, results: HttpResults, log: (l:
     await sleep(settings.settleMs);
     const preLoad = await server.stats();
     const body = JSON.stringify({ token: randomBytes(32).toString('base64url') });
-    const base = { server: 'hello', strategy: null, store: null, expected: '200' } as const;
+    const base = { server: 'hello', strategy: null, store: null } as const;
     const runs = [
-      { scenario: 'hello GET', method: 'GET', body: undefined },
-      { scenario: 'hello POST', method: 'POST', body },
+      { scenario: 'hello GET', method: 'GET', path: '/', expected: '200' },
+      { scenario: 'hello POST', method: 'POST', path: '/', expected: '200' },
+      { scenario: 'floor: refusal', method: 'POST', path: '/floor/refusal', expected: '400' },
+      {
+        scenario: 'floor: Ed25519 verify',
+        method: 'POST',
+        path: '/floor/ed25519',
+        expected: '400',
+      },
+      {
+        scenario: 'floor: SQLite write',
+        method: 'POST',
+        path: '/floor/sqlite-write',
+        expected: '200',
+      },
     ] as const;
     for (const run of runs) {
       const options = {
         url: server.url,
         method: run.method,
-        path: '/',
+        path: run.path,
         connections: settings.connections,
-        ...(run.body ? { body: run.body } : {}),
+        ...(run.method === 'POST' ? { body } : {}),
       };
       await fire({ ...options, durationS: settings.warmS });
       const result = await measured(server, () =>
         fire({ ...options, durationS: settings.durationS }),
       );
-      results.scenarios.push(scenario({ ...base, scenario: run.scenario }, result, only('200')));
+      results.scenarios.push(
+        scenario(
+          { ...base, scenario: run.scenario, expected: run.expected },
+          result,
+          only(run.expected),
+        ),
+      );
     }
     results.memory.push(await memory(server, 'hello', preLoad, settings.settleMs));
   } finally {

@@ -28,6 +28,7 @@ import type { OutboxDepth } from '../src/core/ports.js';
 import type { StrategyName } from '../src/core/strategies/strategy.js';
 import { buildServer } from './build-server.js';
 import { PROJECT_ROOT, ServerChild } from './child.js';
+import { pinLoadGenerator } from './cpu-pinning.js';
 import { formatSummary, readProfile, summarise } from './cpuprofile-summary.js';
 import {
   DEFAULT_PG_URL,
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
   await mkdir(profDir, { recursive: true });
 
   await buildServer();
+  pinLoadGenerator();
   const database: ScratchDatabase =
     storeArg === 'sqlite' ? await scratchSqlite() : await scratchPostgres(DEFAULT_PG_URL);
   const sink = new SmtpSink();

@@ -23,6 +23,7 @@ import { loadConfig } from '../src/config.js';
 import type { StrategyName } from '../src/core/strategies/strategy.js';
 import { buildServer } from './build-server.js';
 import { PROJECT_ROOT } from './child.js';
+import { cpuPlanText, pinLoadGenerator } from './cpu-pinning.js';
 import {
   DEFAULT_PG_URL,
   postgresUnreachable,
@@ -165,6 +166,7 @@ async function main(): Promise<void> {
 
   log('building the server under test');
   await buildServer();
+  pinLoadGenerator();
   const dbs = await databases(user, values['no-postgres'] ?? false);
   // The bare PostgreSQL baselines make tables of their own: a database of their own too.
   const pgBaseline = dbs.pgUrl ? await scratchPostgres(dbs.pgUrl) : null;
@@ -208,6 +210,7 @@ async function main(): Promise<void> {
         versions,
         commit: commit(),
         postgresSkipped: dbs.postgresSkipped,
+        cores: cpuPlanText(),
       },
       settings,
       micro,

@@ -14,8 +14,13 @@
  * then one reply `{id, value}` or `{id, error}` per request `{id, op}`. Nothing here is
  * reachable over HTTP, so the routes measured are exactly the service's.
  */
+import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import process from 'node:process';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { sha256Base64url } from '../src/core/sha256.js';
 
 /** What the parent may ask. */
 export type ServerOp =
@@ -92,18 +97,86 @@ function stats(): ServerStats {
   };
 }
 
-async function startHello(): Promise<{ app: FastifyInstance; handlers: Handlers }> {
+/** A refusal as mailproof words it, for the floor routes. */
+const REFUSAL = {
+  error: { code: 'invalid_token', message: 'the token is malformed, forged or unknown' },
+};
+
+async function startHello(): Promise<{
+  app: FastifyInstance;
+  handlers: Handlers;
+  close?: () => Promise<void>;
+}> {
   const { default: Fastify } = await import('fastify');
+  const { SECURITY_HEADERS } = await import('../src/http/security-headers.js');
   // Fastify's defaults, logger off: the cheapest answer Fastify gives, the ceiling.
   const app = Fastify();
   app.get('/', async () => ({ hello: 'world' }));
   // The same, with a JSON body parsed: shows what body parsing alone costs.
   app.post('/', async () => ({ hello: 'world' }));
+
+  // Floors: bare Fastify doing only the work a scenario cannot avoid, answered with the
+  // headers every mailproof answer carries. What a scenario costs beyond its floor is
+  // mailproof's own (guards, lifecycle, store, metrics); the floor itself is not.
+  const floor = await openFloorDatabase();
+  const { publicKey, message, signature } = ed25519Forgery();
+  const refuse = (reply: FastifyReply) => reply.headers(SECURITY_HEADERS).code(400).send(REFUSAL);
+  const token = (body: unknown) => String((body as { token?: unknown } | null)?.token ?? '');
+  // A refusal: what an unknown token costs before any lookup.
+  app.post('/floor/refusal', async (_request, reply) => refuse(reply));
+  // A forged jwt: one Ed25519 check that fails.
+  app.post('/floor/ed25519', async (_request, reply) => {
+    if (verify(null, message, publicKey, signature)) throw new Error('the forgery verified');
+    return refuse(reply);
+  });
+  // A first use on SQLite: SHA-256 of the token, then one autocommit single-row UPDATE …
+  // RETURNING in WAL mode, as mailproof's single-use claim.
+  app.post('/floor/sqlite-write', async (request, reply) => {
+    const row = floor.claim(sha256Base64url(token(request.body)));
+    return reply.headers(SECURITY_HEADERS).send({ status: 'verified', n: row?.n ?? 0 });
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, handlers: {} };
+  return { app, handlers: {}, close: floor.close };
 }
 
-async function startMailproof(): Promise<{ app: FastifyInstance; handlers: Handlers }> {
+/** An Ed25519 public key, a token-sized message and a signature of it with one bit flipped. */
+function ed25519Forgery() {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const message = randomBytes(300);
+  const signature = sign(null, message, privateKey);
+  signature[10]! ^= 1;
+  return { publicKey, message, signature };
+}
+
+/** A scratch SQLite file set up as mailproof's (WAL, synchronous NORMAL), 10,000 rows. */
+async function openFloorDatabase() {
+  const { default: Database } = await import('better-sqlite3');
+  const dir = mkdtempSync(join(tmpdir(), 'mailproof-floor-'));
+  const db = new Database(join(dir, 'floor.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE rows (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)');
+  db.transaction(() => {
+    const insert = db.prepare('INSERT INTO rows (id, n) VALUES (?, 0)');
+    for (let id = 1; id <= 10_000; id++) insert.run(id);
+  })();
+  const update = db.prepare('UPDATE rows SET n = n + 1 WHERE id = ? RETURNING n');
+  let next = 0;
+  return {
+    // The key only feeds the hash; rows are taken in turn so each write touches a new row.
+    claim: (_key: string) => update.get((next++ % 10_000) + 1) as { n: number } | undefined,
+    close: async () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startMailproof(): Promise<{
+  app: FastifyInstance;
+  handlers: Handlers;
+  close?: () => Promise<void>;
+}> {
   const { loadConfig } = await import('../src/config.js');
   const { buildApp } = await import('../src/http/app.js');
   const { createLogger } = await import('../src/service/logger.js');
@@ -129,10 +202,11 @@ async function main(): Promise<void> {
   const kind = process.argv[2];
   if (!process.send) throw new Error('bench/server.ts runs as a child with an IPC channel');
   if (kind !== 'hello' && kind !== 'mailproof') throw new Error('usage: server.ts hello|mailproof');
-  const { app, handlers } = kind === 'hello' ? await startHello() : await startMailproof();
+  const { app, handlers, close } = kind === 'hello' ? await startHello() : await startMailproof();
 
   const stop = async () => {
     await app.close();
+    await close?.();
     // A normal exit, so that --cpu-prof writes its profile.
     process.exit(0);
   };
