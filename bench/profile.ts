@@ -2,7 +2,7 @@
  * Profiles one HTTP scenario of `npm run bench` (same server, settings, warm-up and
  * pre-issued tokens) over the scenario's own time window, start-up and warm-up left out.
  *
- *   tsx bench/profile.ts STRATEGY STORE SCENARIO [--seconds N] [--perf]
+ *   tsx bench/profile.ts STRATEGY STORE SCENARIO [--seconds N] [--perf] [--pin]
  *   e.g. tsx bench/profile.ts opaque sqlite forged
  *
  * SCENARIO: issue, first-use, replay, forged, or drain (the outbox worker delivering the
@@ -28,7 +28,7 @@ import type { OutboxDepth } from '../src/core/ports.js';
 import type { StrategyName } from '../src/core/strategies/strategy.js';
 import { buildServer } from './build-server.js';
 import { PROJECT_ROOT, ServerChild } from './child.js';
-import { pinLoadGenerator } from './cpu-pinning.js';
+import { enablePinning, pinLoadGenerator } from './cpu-pinning.js';
 import { formatSummary, readProfile, summarise } from './cpuprofile-summary.js';
 import {
   DEFAULT_PG_URL,
@@ -101,6 +101,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '15' },
       connections: { type: 'string', default: '50' },
       perf: { type: 'boolean', default: false },
+      pin: { type: 'boolean', default: false },
     },
   });
   const [strategy, storeArg, scenario] = positionals as [StrategyName, string, Scenario];
@@ -123,7 +124,10 @@ async function main(): Promise<void> {
   await mkdir(profDir, { recursive: true });
 
   await buildServer();
-  pinLoadGenerator();
+  if (values.pin) {
+    enablePinning();
+    pinLoadGenerator();
+  }
   const database: ScratchDatabase =
     storeArg === 'sqlite' ? await scratchSqlite() : await scratchPostgres(DEFAULT_PG_URL);
   const sink = new SmtpSink();

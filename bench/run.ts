@@ -9,8 +9,9 @@
  *                                   (a scratch database beside it), both strategies, printed
  *                                   with a recommendation; writes nothing unless --out is given
  *
- * Other flags: --out DIR, --no-postgres, --server-env KEY=VALUE (repeatable: extra
- * environment for the servers under test, e.g. rate-limit switches).
+ * Other flags: --out DIR, --no-postgres, --pin (a core each for server and load generator:
+ * see bench/cpu-pinning.ts), --server-env KEY=VALUE (repeatable: extra environment for the
+ * servers under test, e.g. rate-limit switches).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { loadConfig } from '../src/config.js';
 import type { StrategyName } from '../src/core/strategies/strategy.js';
 import { buildServer } from './build-server.js';
 import { PROJECT_ROOT } from './child.js';
-import { cpuPlanText, pinLoadGenerator } from './cpu-pinning.js';
+import { cpuPlanText, enablePinning, pinLoadGenerator } from './cpu-pinning.js';
 import {
   DEFAULT_PG_URL,
   postgresUnreachable,
@@ -151,6 +152,7 @@ async function main(): Promise<void> {
       user: { type: 'boolean', default: false },
       out: { type: 'string' },
       'no-postgres': { type: 'boolean', default: false },
+      pin: { type: 'boolean', default: false },
       'server-env': { type: 'string', multiple: true, default: [] },
     },
   });
@@ -166,7 +168,10 @@ async function main(): Promise<void> {
 
   log('building the server under test');
   await buildServer();
-  pinLoadGenerator();
+  if (values.pin) {
+    enablePinning();
+    pinLoadGenerator();
+  }
   const dbs = await databases(user, values['no-postgres'] ?? false);
   // The bare PostgreSQL baselines make tables of their own: a database of their own too.
   const pgBaseline = dbs.pgUrl ? await scratchPostgres(dbs.pgUrl) : null;

@@ -36,12 +36,15 @@ export interface SqlDriver extends SqlExecutor {
    */
   readonly skipLocked: RawSql;
   /**
-   * Whether `consumeToken` looks the token up before trying the single-use update. Where a
-   * read is much cheaper than a write attempt (SQLite: no write lock taken), replayed and
-   * unknown tokens, the bulk of an attack, then cost one read; where every statement is a
-   * network round trip (PostgreSQL), the first use should stay a single statement.
+   * How `consumeToken` reaches its answer.
+   * - `read-first`: look the token up, and try the single-use update only for a usable
+   *   one. Where a read is much cheaper than a write attempt (SQLite: no write lock taken),
+   *   replayed and unknown tokens, the bulk of an attack, then cost one read.
+   * - `one-statement`: the update and the lookup together, in one data-modifying CTE.
+   *   Where every statement is a network round trip (PostgreSQL), any token, good or bad,
+   *   then costs one.
    */
-  readonly readBeforeConsume: boolean;
+  readonly consumeStyle: 'read-first' | 'one-statement';
   /**
    * Runs `fn` in one transaction: committed when it resolves, rolled back when it rejects.
    * Its statements must go through `tx`, never through the driver itself.

@@ -115,10 +115,20 @@ export class SqlStore implements Store {
   }
 
   async consumeToken(key: string, now: number): Promise<ConsumeResult> {
-    if (this.#driver.readBeforeConsume) {
-      const found = await this.#classify(key, now);
-      if (found !== 'pending') return found;
-    }
+    const found =
+      this.#driver.consumeStyle === 'read-first'
+        ? await this.#readThenClaim(key, now)
+        : await this.#claimOrRead(key, now);
+    // Pending and unexpired, yet not claimed: another request claimed it (or the token was
+    // committed) between the lookup and the update. A status never returns to pending, so
+    // the next try settles it.
+    return found === 'pending' ? this.consumeToken(key, now) : found;
+  }
+
+  /** `read-first`: the lookup, then the single-use update only for a usable token. */
+  async #readThenClaim(key: string, now: number): Promise<ConsumeResult | 'pending'> {
+    const found = await this.#classify(key, now);
+    if (found !== 'pending') return found;
     const [verified] = await this.#driver.all<VerificationRow>(
       sql`UPDATE verifications SET status = 'verified', verified_at = ${now}
           WHERE id = (SELECT verification_id FROM tokens WHERE key = ${key} AND expires_at > ${now})
@@ -126,26 +136,41 @@ export class SqlStore implements Store {
           RETURNING *`,
     );
     if (verified) return { kind: 'verified', verification: toVerification(verified) };
-    const found = await this.#classify(key, now);
-    // Pending and unexpired: the token was committed between the two statements. A status
-    // never returns to pending, so the second try settles it.
-    return found === 'pending' ? this.consumeToken(key, now) : found;
+    return this.#classify(key, now);
+  }
+
+  /**
+   * `one-statement`: the single-use update, and what the token is when the update claims
+   * nothing, in one round trip. The outer SELECT reads the snapshot from before the update,
+   * so a row claimed by a concurrent request can still read as pending: the caller retries.
+   */
+  async #claimOrRead(key: string, now: number): Promise<ConsumeResult | 'pending'> {
+    const [row] = await this.#driver.all<ClassifiedRow & { claimed: boolean }>(
+      sql`WITH claimed AS (
+            UPDATE verifications SET status = 'verified', verified_at = ${now}
+            WHERE id = (SELECT verification_id FROM tokens
+                        WHERE key = ${key} AND expires_at > ${now})
+              AND status = 'pending'
+            RETURNING *
+          )
+          SELECT TRUE AS claimed, claimed.*, NULL AS token_expires_at FROM claimed
+          UNION ALL
+          SELECT FALSE, v.*, t.expires_at
+          FROM tokens t JOIN verifications v ON v.id = t.verification_id
+          WHERE t.key = ${key} AND NOT EXISTS (SELECT 1 FROM claimed)`,
+    );
+    if (row?.claimed) return { kind: 'verified', verification: toVerification(row) };
+    return classifyRow(row, now);
   }
 
   /** What a token is, read without writing: its outcome, or `pending` if it can be used. */
   async #classify(key: string, now: number): Promise<ConsumeResult | 'pending'> {
-    const [row] = await this.#driver.all<VerificationRow & { token_expires_at: number }>(
+    const [row] = await this.#driver.all<ClassifiedRow>(
       sql`SELECT v.*, t.expires_at AS token_expires_at
           FROM tokens t JOIN verifications v ON v.id = t.verification_id
           WHERE t.key = ${key}`,
     );
-    if (!row) return { kind: 'unknown' };
-    const verification = toVerification(row);
-    // Expiry first: an expired link reads as expired whatever became of its verification.
-    if (row.token_expires_at <= now) return { kind: 'expired', verification };
-    if (verification.status === 'revoked') return { kind: 'revoked', verification };
-    if (verification.status === 'verified') return { kind: 'already_verified', verification };
-    return 'pending';
+    return classifyRow(row, now);
   }
 
   async revoke(id: string, now: number): Promise<boolean> {
@@ -280,4 +305,18 @@ function insertMail(tx: SqlExecutor, mail: OutboxMailInput): Promise<number> {
         VALUES (${mail.id}, ${mail.verificationId}, ${mail.recipient}, ${mail.payload}, 'pending', 0,
           ${mail.createdAt}, ${mail.createdAt})`,
   );
+}
+
+/** A verification with the expiry of the token that was looked up. */
+type ClassifiedRow = VerificationRow & { token_expires_at: number };
+
+/** A token's outcome from its looked-up row, or `pending` if it can be used. */
+function classifyRow(row: ClassifiedRow | undefined, now: number): ConsumeResult | 'pending' {
+  if (!row) return { kind: 'unknown' };
+  const verification = toVerification(row);
+  // Expiry first: an expired link reads as expired whatever became of its verification.
+  if (row.token_expires_at <= now) return { kind: 'expired', verification };
+  if (verification.status === 'revoked') return { kind: 'revoked', verification };
+  if (verification.status === 'verified') return { kind: 'already_verified', verification };
+  return 'pending';
 }

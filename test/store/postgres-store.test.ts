@@ -93,6 +93,48 @@ describe.skipIf(!available)('PostgreSQL store', () => {
       expect(await store.revoke(input.verification.id, 1)).toBe(true);
     });
 
+    it('answers already_verified to a use that waited on a concurrent claim', async () => {
+      // The one-statement consume reads its snapshot from before the wait: its lookup still
+      // sees the token pending though its update claimed nothing, and it must try again.
+      const store = await open();
+      const input = issue();
+      await store.createVerification(input);
+      const now = input.verification.createdAt + 1;
+      const claimer = new pg.Client({ connectionString: database.url });
+      await claimer.connect();
+      try {
+        await claimer.query('BEGIN');
+        await claimer.query(
+          `UPDATE verifications SET status = 'verified', verified_at = $2 WHERE id = $1`,
+          [input.verification.id, now],
+        );
+        const waiting = store.consumeToken(input.token.key, now);
+        await waitForLockWait(claimer);
+        await claimer.query('COMMIT');
+        expect((await waiting).kind).toBe('already_verified');
+      } finally {
+        await claimer.end();
+      }
+    });
+
+    it('keeps working when another instance migrates a table it has statements for', async () => {
+      const store = await open();
+      const input = issue();
+      await store.createVerification(input);
+      const id = input.verification.id;
+      // Every pooled connection prepares `SELECT * FROM verifications …` first.
+      await Promise.all(Array.from({ length: 10 }, () => store.getVerification(id)));
+      const admin = new pg.Client({ connectionString: database.url });
+      await admin.connect();
+      await admin.query('ALTER TABLE verifications ADD COLUMN added_later TEXT');
+      await admin.end();
+      const read = await Promise.all(Array.from({ length: 10 }, () => store.getVerification(id)));
+      expect(read.map((record) => record?.id)).toEqual(Array(10).fill(id));
+      expect(
+        (await store.consumeToken(input.token.key, input.verification.createdAt + 1)).kind,
+      ).toBe('verified');
+    });
+
     it('survives the server closing idle connections', async () => {
       const store = await open();
       await Promise.all([store.ping(), store.ping(), store.ping()]);
@@ -116,3 +158,16 @@ describe.skipIf(!available)('PostgreSQL store', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });
+
+/** Resolves once some other session of the database waits on a lock. */
+async function waitForLockWait(client: pg.Client): Promise<void> {
+  for (let tries = 0; tries < 100; tries++) {
+    const { rows } = await client.query(
+      `SELECT 1 FROM pg_stat_activity
+       WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+    );
+    if (rows.length > 0) return;
+    await setTimeout(20);
+  }
+  throw new Error('no session ever waited on a lock');
+}

@@ -23,7 +23,7 @@ export interface SqliteDriverOptions {
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite';
   // One writer at a time per file: a claiming UPDATE holds the database until it ends.
-  readonly readBeforeConsume = true;
+  readonly consumeStyle = 'read-first';
   readonly #byCallSite = new WeakMap<readonly string[], Database.Statement>();
   readonly skipLocked = new RawSql('');
   readonly #db: Database.Database;
