@@ -60,6 +60,7 @@ export type ScenarioName =
   | 'floor: refusal'
   | 'floor: Ed25519 verify'
   | 'floor: SQLite write'
+  | 'floor: PostgreSQL write'
   | 'issue'
   | 'verify first use'
   | 'verify replay'
@@ -316,9 +317,17 @@ async function memory(
  * The ceiling, bare Fastify GET and POST with a token-sized JSON body, and the floors: bare
  * Fastify doing only what a scenario cannot avoid (see bench/server.ts).
  */
-async function benchHello(settings: HttpSettings, results: HttpResults, log: (l: string) => void) {
+async function benchHello(
+  settings: HttpSettings,
+  results: HttpResults,
+  log: (l: string) => void,
+  pgUrl: string | null,
+) {
   log('http: hello');
-  const server = await ServerChild.start({ kind: 'hello' });
+  const server = await ServerChild.start({
+    kind: 'hello',
+    env: { ...process.env, BENCH_FLOOR_PG_URL: pgUrl ?? '' },
+  });
   try {
     await sleep(settings.settleMs);
     const preLoad = await server.stats();
@@ -340,6 +349,16 @@ async function benchHello(settings: HttpSettings, results: HttpResults, log: (l:
         path: '/floor/sqlite-write',
         expected: '200',
       },
+      ...(pgUrl
+        ? ([
+            {
+              scenario: 'floor: PostgreSQL write',
+              method: 'POST',
+              path: '/floor/pg-write',
+              expected: '200',
+            },
+          ] as const)
+        : []),
     ] as const;
     for (const run of runs) {
       const options = {
@@ -598,7 +617,8 @@ export async function runHttp(options: {
   const log = options.log ?? (() => {});
   const results: HttpResults = { scenarios: [], memory: [], floods: [] };
   const secrets = newSecrets();
-  await benchHello(options.settings, results, log);
+  const pg = options.databases.find((database) => database.store === 'PostgreSQL');
+  await benchHello(options.settings, results, log, pg?.url ?? null);
   for (const [index, database] of options.databases.entries()) {
     for (const strategy of options.strategies) {
       await benchService(options.settings, results, {

@@ -9,9 +9,14 @@
  *                                   (a scratch database beside it), both strategies, printed
  *                                   with a recommendation; writes nothing unless --out is given
  *
- * Other flags: --out DIR, --no-postgres, --pin (a core each for server and load generator:
- * see bench/cpu-pinning.ts), --server-env KEY=VALUE (repeatable: extra environment for the
- * servers under test, e.g. rate-limit switches).
+ * Other flags:
+ *   --out DIR          write the report there instead
+ *   --no-postgres      SQLite only
+ *   --pin              a core each for the server and the load generator (bench/cpu-pinning.ts)
+ *   --server-env K=V   extra environment for the servers under test (repeatable), e.g.
+ *                      rate-limit switches
+ *   --report-from FILE the report again from a run's raw figures
+ *                      (test-output/bench/results.json), nothing measured
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -153,9 +158,17 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       'no-postgres': { type: 'boolean', default: false },
       pin: { type: 'boolean', default: false },
+      'report-from': { type: 'string' },
       'server-env': { type: 'string', multiple: true, default: [] },
     },
   });
+  if (values['report-from']) {
+    // Writes the report again from a run's raw figures: after a change to bench/report.ts,
+    // without measuring again.
+    const saved = JSON.parse(await readFile(values['report-from'], 'utf8')) as BenchResults;
+    await write(saved, { quick: saved.info.quick, user: false, out: values.out });
+    return;
+  }
   const quick = values.quick ?? false;
   const user = values.user ?? false;
   const started = Date.now();

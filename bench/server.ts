@@ -135,8 +135,50 @@ async function startHello(): Promise<{
     const row = floor.claim(sha256Base64url(token(request.body)));
     return reply.headers(SECURITY_HEADERS).send({ status: 'verified', n: row?.n ?? 0 });
   });
+  // A first use on PostgreSQL: one named prepared single-row UPDATE … RETURNING, through a
+  // pool of mailproof's size (only when the bench has a PostgreSQL database).
+  const pgFloor = process.env.BENCH_FLOOR_PG_URL
+    ? await openPgFloor(process.env.BENCH_FLOOR_PG_URL)
+    : null;
+  if (pgFloor) {
+    app.post('/floor/pg-write', async (request, reply) => {
+      const n = await pgFloor.claim(sha256Base64url(token(request.body)));
+      return reply.headers(SECURITY_HEADERS).send({ status: 'verified', n });
+    });
+  }
   await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, handlers: {}, close: floor.close };
+  return {
+    app,
+    handlers: {},
+    close: async () => {
+      await floor.close();
+      await pgFloor?.close();
+    },
+  };
+}
+
+/** A table of 10,000 rows in the bench's scratch PostgreSQL database, and a pool to it. */
+async function openPgFloor(url: string) {
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  await pool.query('DROP TABLE IF EXISTS bench_floor_rows');
+  await pool.query('CREATE TABLE bench_floor_rows (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)');
+  await pool.query(
+    'INSERT INTO bench_floor_rows (id, n) SELECT id, 0 FROM generate_series(1, 10000) AS id',
+  );
+  let next = 0;
+  return {
+    // As the SQLite floor: the key only feeds the hash; each write takes the next row.
+    claim: async (_key: string) => {
+      const { rows } = await pool.query<{ n: number }>({
+        name: 'floor_claim',
+        text: 'UPDATE bench_floor_rows SET n = n + 1 WHERE id = $1 RETURNING n',
+        values: [(next++ % 10_000) + 1],
+      });
+      return rows[0]?.n ?? 0;
+    },
+    close: () => pool.end(),
+  };
 }
 
 /** An Ed25519 public key, a token-sized message and a signature of it with one bit flipped. */
