@@ -527,7 +527,7 @@ export function renderSvg(results: BenchResults): string {
     '<title id="chart-title">mailproof: server CPU per request by scenario, as multiples of a bare Fastify hello-world</title>',
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">Server CPU per request (µs, user + system), ${esc(results.info.date.slice(0, 10))}</text>`,
-    `<text x="10" y="36" fill="#444">bare Fastify hello = 1×; grey: hello and floors (bare Fastify doing only a scenario's unavoidable work); blue opaque, orange jwt; issue: pale = its mail</text>`,
+    `<text x="10" y="36" fill="#444">hello = 1×; grey: hello and floors (bare Fastify, unavoidable work only); blue opaque, orange jwt; pale: an issue's mail</text>`,
     `<text x="10" y="52" fill="#444">${results.settings.connections} connections; ${esc(results.info.machine)}</text>`,
   ];
   bars.forEach((bar, i) => {
