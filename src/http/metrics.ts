@@ -98,33 +98,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  // Label children per (method, route, status): prom-client otherwise builds and hashes a
-  // label set on every request. Bounded: routes, HTTP methods and status codes are few.
-  readonly #requestSeries = new Map<
-    string,
-    { count: Counter.Internal; duration: Histogram.Internal<'route'> }
-  >();
-
   readonly suspended = new Gauge({
     name: 'mailproof_suspended',
     help: '1 while issuing and verifying are suspended on this instance, else 0.',
     registers: [this.registry],
   });
-
-  /** Counts one answered HTTP request and observes how long it took. */
-  observeRequest(method: string, route: string, status: number, seconds: number): void {
-    const id = `${method} ${route} ${status}`;
-    let series = this.#requestSeries.get(id);
-    if (!series) {
-      series = {
-        count: this.httpRequests.labels({ method, route, status: String(status) }),
-        duration: this.httpDuration.labels({ route }),
-      };
-      this.#requestSeries.set(id, series);
-    }
-    series.count.inc();
-    series.duration.observe(seconds);
-  }
 
   /**
    * `outboxDepth` is read at scrape time, so the gauge is never stale; a failing read
