@@ -111,9 +111,9 @@ function transactionOn(client: pg.PoolClient): SqlTransaction {
 
 /**
  * Every statement is sent as a named prepared statement: PostgreSQL parses and plans it once
- * per connection instead of on every call, which more than doubled the verifies one server
- * answers and cut the app's CPU per verify by about a quarter (bench/RESULTS.md). Names are
- * per text and per generation; see `planChanged`.
+ * per connection instead of on every call. Measured with `npm run bench:profile -- opaque
+ * postgres forged`: 2,449 → 5,124 verifies/s, and 240 → 169 µs of app CPU per verify.
+ * Names are per text and per generation; see `planChanged`.
  */
 const statements = { generation: 1, names: new Map<string, string>() };
 
