@@ -57,6 +57,8 @@ export interface Config {
   maxHeapMb: number;
   /** Start even while the database is down, answering 503 until it answers. */
   waitForDatabase: boolean;
+  /** PostgreSQL: send named prepared statements (off behind a pooler that cannot keep them). */
+  preparedStatements: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -239,6 +241,13 @@ export const SETTINGS = [
       'true: start while the database is down and answer 503 until it is back (false: stop the start)',
   },
   {
+    key: 'preparedStatements',
+    env: 'MAILPROOF_DATABASE_PREPARED_STATEMENTS',
+    flag: 'database-prepared-statements',
+    description:
+      'PostgreSQL: named prepared statements, planned once per connection (true); false behind a pooler that cannot keep them',
+  },
+  {
     key: 'logLevel',
     env: 'MAILPROOF_LOG_LEVEL',
     flag: 'log-level',
@@ -358,6 +367,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: RawSettings = {}): Con
       1_048_576,
     ),
     waitForDatabase: parseBoolean(raw('waitForDatabase') ?? 'false', name('waitForDatabase')),
+    preparedStatements: parseBoolean(
+      raw('preparedStatements') ?? 'true',
+      name('preparedStatements'),
+    ),
     logLevel: parseChoice(raw('logLevel') ?? 'info', name('logLevel'), LOG_LEVELS),
   };
 }

@@ -19,7 +19,14 @@ describe('loadConfig', () => {
       redisUrl: null,
       tokenTtlSeconds: 86_400,
       trustProxy: false,
+      preparedStatements: true,
     });
+  });
+
+  it('turns PostgreSQL prepared statements off for poolers that cannot keep them', () => {
+    expect(loadConfig({ MAILPROOF_DATABASE_PREPARED_STATEMENTS: 'false' }).preparedStatements).toBe(
+      false,
+    );
   });
 
   it('derives the database and public URL from the data dir, host and port', () => {
@@ -130,6 +137,7 @@ describe('protection settings', () => {
     ['MAILPROOF_AUTO_SUSPEND_SECONDS', '0'],
     ['MAILPROOF_MAX_EVENT_LOOP_DELAY_MS', 'fast'],
     ['MAILPROOF_WAIT_FOR_DATABASE', 'perhaps'],
+    ['MAILPROOF_DATABASE_PREPARED_STATEMENTS', 'sometimes'],
   ])('refuses %s=%s naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `));
   });

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ConfigError, MailproofError } from '../core/errors.js';
 import { prepareDataDir } from '../service/service.js';
-import { openStore } from '../store/open-store.js';
+import { openStore, storeOptions } from '../store/open-store.js';
 
 /** The most workers `serve --workers` starts: more than the cores of any one machine here. */
 export const MAX_WORKERS = 64;
@@ -225,7 +225,7 @@ function signal(worker: Worker, name: NodeJS.Signals): void {
 async function checkDependencies(config: Config, logger: Logger): Promise<void> {
   if (!config.waitForDatabase) {
     try {
-      const store = await openStore(config.databaseUrl);
+      const store = await openStore(config.databaseUrl, storeOptions(config));
       await store.close();
     } catch (error) {
       if (error instanceof ConfigError) throw error;

@@ -25,7 +25,7 @@ import { RedisWindowCounter } from '../protection/redis-window-counter.js';
 import { SuspendSwitch } from '../protection/suspend-switch.js';
 import { MemoryWindowCounter } from '../protection/window-counter.js';
 import { DeferredStore } from '../store/deferred-store.js';
-import { openStore } from '../store/open-store.js';
+import { openStore, storeOptions } from '../store/open-store.js';
 import { dataDirSecret } from './secrets.js';
 import { openSharedState } from './shared-state.js';
 
@@ -212,7 +212,7 @@ export async function openService(config: Config, options: OpenServiceOptions): 
 async function openDatabase(config: Config, logger: Logger): Promise<Store> {
   if (config.waitForDatabase) {
     const deferred = new DeferredStore({
-      open: () => openStore(config.databaseUrl),
+      open: () => openStore(config.databaseUrl, storeOptions(config)),
       onRetry: (error, nextInMs) =>
         logger.warn(
           { err: error, nextInMs },
@@ -224,7 +224,7 @@ async function openDatabase(config: Config, logger: Logger): Promise<Store> {
     return deferred;
   }
   try {
-    return await openStore(config.databaseUrl);
+    return await openStore(config.databaseUrl, storeOptions(config));
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const detail =

@@ -1,3 +1,4 @@
+import type { Config } from '../config.js';
 import { ConfigError } from '../core/errors.js';
 import type { PostgresStoreOptions } from './postgres/open-postgres-store.js';
 import type { SqlStore } from './sql-store.js';
@@ -7,6 +8,11 @@ import type { SqliteStoreOptions } from './sqlite/open-sqlite-store.js';
 export type OpenStoreOptions = Omit<PostgresStoreOptions, 'url'> & Omit<SqliteStoreOptions, 'path'>;
 
 const VARIABLE = 'MAILPROOF_DATABASE_URL';
+
+/** The store options a configuration sets. */
+export function storeOptions(config: Pick<Config, 'preparedStatements'>): OpenStoreOptions {
+  return { preparedStatements: config.preparedStatements };
+}
 
 /**
  * Opens the store `databaseUrl` names, migrated: `sqlite:PATH` (`sqlite:///abs/path` also

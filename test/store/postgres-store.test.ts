@@ -23,6 +23,19 @@ describe.skipIf(!available)('PostgreSQL store', () => {
     };
   });
 
+  // Behind a pooler that cannot keep prepared statements: every statement unnamed.
+  runStoreConformance('postgres without prepared statements', async () => {
+    const database = await createTestDatabase();
+    const store = await openPostgresStore({ url: database.url, preparedStatements: false });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await database.drop();
+      },
+    };
+  });
+
   describe('with several pools', () => {
     let database: Awaited<ReturnType<typeof createTestDatabase>>;
     const opened: SqlStore[] = [];

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openStore } from '../../store/open-store.js';
+import { openStore, storeOptions } from '../../store/open-store.js';
 import { configFrom, withConfigOptions } from '../config-options.js';
 
 /** `mailproof migrate`: applies pending schema migrations (serve also does, on start). */
@@ -9,7 +9,7 @@ export function migrateCommand(program: Command): void {
     ['dataDir', 'databaseUrl', 'logLevel'],
   ).action(async (_options, command: Command) => {
     const config = configFrom(command);
-    const store = await openStore(config.databaseUrl, { migrate: false });
+    const store = await openStore(config.databaseUrl, { ...storeOptions(config), migrate: false });
     try {
       const result = await store.migrate();
       console.log(

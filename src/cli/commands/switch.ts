@@ -6,7 +6,7 @@ import { systemClock } from '../../core/system.js';
 import { SuspendSwitch } from '../../protection/suspend-switch.js';
 import { createLogger } from '../../service/logger.js';
 import { openSharedState } from '../../service/shared-state.js';
-import { openStore } from '../../store/open-store.js';
+import { openStore, storeOptions } from '../../store/open-store.js';
 import { configFrom, STATE_SETTINGS, withConfigOptions } from '../config-options.js';
 
 /**
@@ -28,7 +28,7 @@ async function withSwitch<T>(
     const path = config.databaseUrl.slice('sqlite:'.length);
     if (path !== ':memory:' && !existsSync(path)) throw notThere(`no database file at ${path}`);
   }
-  const store = await openStore(config.databaseUrl, { migrate: false });
+  const store = await openStore(config.databaseUrl, { ...storeOptions(config), migrate: false });
   try {
     try {
       await store.readSuspension();

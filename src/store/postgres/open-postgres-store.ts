@@ -11,6 +11,12 @@ export interface PostgresStoreOptions extends OpenSqlStoreOptions {
   statementTimeoutMs?: number;
   /** Most connections open at once (default 10). */
   poolSize?: number;
+  /**
+   * Send named prepared statements, planned once per connection (default true). Off for
+   * a pooler that hands one client several server connections without carrying them
+   * (PgBouncer before 1.21, or without `max_prepared_statements`, in transaction mode).
+   */
+  preparedStatements?: boolean;
   /** Told when an idle pooled connection dies; the pool replaces it. */
   onIdleError?: (error: Error) => void;
 }
@@ -25,6 +31,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     connectTimeoutMs = 3000,
     statementTimeoutMs = 5000,
     poolSize = 10,
+    preparedStatements = true,
     onIdleError,
     ...rest
   } = options;
@@ -33,6 +40,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     connectTimeoutMs,
     statementTimeoutMs,
     poolSize,
+    preparedStatements,
     onIdleError,
   });
   return SqlStore.open(driver, rest);

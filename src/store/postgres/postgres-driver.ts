@@ -14,6 +14,8 @@ export interface PostgresDriverOptions {
   statementTimeoutMs: number;
   /** Most connections open at once. */
   poolSize: number;
+  /** Send named prepared statements (see `send`). */
+  preparedStatements: boolean;
   /** Told when an idle pooled connection dies (the pool replaces it). */
   onIdleError?: (error: Error) => void;
 }
@@ -35,8 +37,10 @@ export class PostgresDriver implements SqlDriver {
   readonly consumeStyle = 'one-statement';
   readonly skipLocked = new RawSql(' FOR UPDATE SKIP LOCKED');
   readonly #pool: pg.Pool;
+  readonly #prepared: boolean;
 
   constructor(options: PostgresDriverOptions) {
+    this.#prepared = options.preparedStatements;
     this.#pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize,
@@ -52,11 +56,11 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async all<Row>(query: SqlQuery): Promise<Row[]> {
-    return (await send(this.#pool, query)).rows as Row[];
+    return (await send(this.#pool, query, this.#prepared)).rows as Row[];
   }
 
   async run(query: SqlQuery): Promise<number> {
-    return (await send(this.#pool, query)).rowCount ?? 0;
+    return (await send(this.#pool, query, this.#prepared)).rowCount ?? 0;
   }
 
   async transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
@@ -67,7 +71,7 @@ export class PostgresDriver implements SqlDriver {
     let discard: Error | undefined;
     try {
       await mapped(() => client.query('BEGIN'));
-      const result = await fn(transactionOn(client));
+      const result = await fn(transactionOn(client, this.#prepared));
       await mapped(() => client.query('COMMIT'));
       return result;
     } catch (error) {
@@ -92,10 +96,10 @@ export class PostgresDriver implements SqlDriver {
   }
 }
 
-function transactionOn(client: pg.PoolClient): SqlTransaction {
+function transactionOn(client: pg.PoolClient, prepared: boolean): SqlTransaction {
   return {
-    all: async <Row>(query: SqlQuery) => (await send(client, query)).rows as Row[],
-    run: async (query) => (await send(client, query)).rowCount ?? 0,
+    all: async <Row>(query: SqlQuery) => (await send(client, query, prepared)).rows as Row[],
+    run: async (query) => (await send(client, query, prepared)).rowCount ?? 0,
     // Held until COMMIT or ROLLBACK; a 64-bit hash of the key names the lock.
     lock: async (key) => {
       await mapped(() =>
@@ -136,8 +140,13 @@ function planChanged(error: unknown): boolean {
   return code === '0A000' && typeof message === 'string' && message.includes('cached plan');
 }
 
-async function send(target: pg.Pool | pg.PoolClient, query: SqlQuery): Promise<pg.QueryResult> {
+async function send(
+  target: pg.Pool | pg.PoolClient,
+  query: SqlQuery,
+  prepared: boolean,
+): Promise<pg.QueryResult> {
   const { text, params } = compileSql(query, (index) => `$${index + 1}`);
+  if (!prepared) return mapped(() => target.query(text, params));
   const run = () => target.query({ name: statementName(text), text, values: params });
   try {
     return await run();
