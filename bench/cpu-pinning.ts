@@ -9,9 +9,10 @@ import { availableParallelism } from 'node:os';
  * a server's CPU per request moved by about ±10% between identical runs (±4% pinned), so
  * pinning is the better setting to compare two versions of the code (`bench:profile`).
  * But pinned, the hello-world ceiling is bound by the load generator's single core: it
- * answers fewer requests per wake-up, and its CPU per request rose from 11 to 19 µs in one
- * run on this machine. Every ratio to it would shrink for that reason alone, so the ratios
- * the targets are judged by come from unpinned runs.
+ * answers fewer requests per wake-up, and its CPU per request was 19 µs in a pinned run
+ * against 14–15 µs in the unpinned runs of the same day on this machine. Every ratio to it
+ * would shrink for that reason alone, so the ratios the targets are judged by come from
+ * unpinned runs.
  */
 export interface CpuPlan {
   server: number;

@@ -11,30 +11,11 @@ import { issue, runStoreConformance } from './store-conformance.js';
 const available = await postgresAvailable();
 
 describe.skipIf(!available)('PostgreSQL store', () => {
-  runStoreConformance('postgres', async () => {
-    const database = await createTestDatabase();
-    const store = await openPostgresStore({ url: database.url });
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
-        await database.drop();
-      },
-    };
-  });
-
+  runStoreConformance('postgres', () => storeInScratchDatabase({}));
   // Behind a pooler that cannot keep prepared statements: every statement unnamed.
-  runStoreConformance('postgres without prepared statements', async () => {
-    const database = await createTestDatabase();
-    const store = await openPostgresStore({ url: database.url, preparedStatements: false });
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
-        await database.drop();
-      },
-    };
-  });
+  runStoreConformance('postgres without prepared statements', () =>
+    storeInScratchDatabase({ preparedStatements: false }),
+  );
 
   describe('with several pools', () => {
     let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -183,4 +164,17 @@ async function waitForLockWait(client: pg.Client): Promise<void> {
     await setTimeout(20);
   }
   throw new Error('no session ever waited on a lock');
+}
+
+/** A store over a database of its own, dropped by `cleanup`. */
+async function storeInScratchDatabase(options: { preparedStatements?: boolean }) {
+  const database = await createTestDatabase();
+  const store = await openPostgresStore({ url: database.url, ...options });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await database.drop();
+    },
+  };
 }
